@@ -1,0 +1,1 @@
+"""The middle floor: Pykka actors on gevent greenlets. Imports ``storage``, never ``web``."""

@@ -1,0 +1,20 @@
+"""Events for clients: one helper that every actor uses to emit, after the commit it describes.
+
+Event names (DESIGN "Real-time protocol"): ``ticket.created``, ``ticket.updated``,
+``message.created``, ``message.updated``, ``message.ack``, ``session.updated``,
+``campaign.updated``. ``data`` is the camelCase JSON of the row (``storage.serialize``).
+"""
+from __future__ import annotations
+
+from actors.messages import Publish
+
+EVENT_NAMES = frozenset({"ticket.created", "ticket.updated", "message.created",
+                         "message.updated", "message.ack", "session.updated",
+                         "campaign.updated"})
+
+
+def publish(system, tenant_id: int, event: str, data: dict, ticket_id: int | None = None) -> None:
+    """Tell the tenant's room actor; a ticket's events also go to room ``ticket:<id>``."""
+    assert event in EVENT_NAMES, event
+    rooms = ("tenant",) if ticket_id is None else ("tenant", f"ticket:{ticket_id}")
+    system.room(tenant_id).tell(Publish(event, data, rooms))

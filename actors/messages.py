@@ -1,0 +1,263 @@
+"""What actors tell (and ask) each other: small frozen dataclasses named for what happened.
+
+Two families:
+- :class:`Command` — asked (``ref.ask(cmd, timeout=…)``), only downward (web → actor, sender →
+  session); an exception in the handler is raised in the caller.
+- :class:`Event` — told; an exception in the handler is the receiving actor's to recover (log,
+  retry later), it never stops the actor or drops the rest of its mailbox.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.jobs import SendJob
+
+
+class Command:
+    """Asked; the handler's return value (or exception) goes back to the caller."""
+
+
+class Event:
+    """Told; fire and forget."""
+
+
+# --- WhatsApp client → SessionActor (one per thing the client reports) -----------------------
+
+@dataclass(frozen=True)
+class Media:
+    """An attachment. ``data`` is None until downloaded (see ``WhatsAppClient.download_media``)."""
+
+    mimetype: str
+    filename: str | None = None
+    data: bytes | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class WaMessage:
+    """A WhatsApp message normalised by the client (whatsapp-web.js ``Message`` fields).
+
+    ``wa_id`` is WhatsApp's message id (``msg.id._serialized``); ``number`` the customer's number
+    (digits, no ``@c.us``); ``timestamp`` Unix seconds; ``type`` chat|image|video|audio|ptt|document.
+    """
+
+    wa_id: str
+    number: str
+    body: str
+    type: str = "chat"
+    name: str | None = None
+    timestamp: int | None = None
+    from_me: bool = False
+    is_group: bool = False
+    quoted_wa_id: str | None = None
+    media: Media | None = None
+
+
+@dataclass(frozen=True)
+class ClientQr(Event):
+    qr: str
+
+
+@dataclass(frozen=True)
+class ClientState(Event):
+    """A state change reported by the client (OPENING, PAIRING, TIMEOUT, CONFLICT, …)."""
+
+    state: str
+
+
+@dataclass(frozen=True)
+class ClientReady(Event):
+    number: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientMessage(Event):
+    message: WaMessage
+    sync: bool = False  # True when it came from SyncUnread rather than live
+
+
+@dataclass(frozen=True)
+class ClientAck(Event):
+    wa_id: str
+    ack: int
+
+
+@dataclass(frozen=True)
+class ClientDisconnected(Event):
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClientLoggedOut(Event):
+    reason: str = ""
+
+
+# --- SessionActor's own timers and hand-offs -----------------------------------------------------
+
+@dataclass(frozen=True)
+class StartSession(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class LogoutSession(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class RequestNewQr(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class WatchdogTick(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class WatchdogResult(Event):
+    healthy: bool
+    state: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ReconnectDue(Event):
+    attempt: int
+
+
+@dataclass(frozen=True)
+class ReconnectResult(Event):
+    attempt: int
+    ok: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class MediaDownloaded(Event):
+    message: WaMessage  # with ``media.data`` filled, or ``media`` None when the download failed
+
+
+@dataclass(frozen=True)
+class UnreadFetched(Event):
+    messages: tuple[WaMessage, ...]
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class InboundRetry(Event):
+    message: WaMessage
+    attempt: int
+
+
+# --- Outbound: SenderActor ⇄ SessionActor ------------------------------------------------------
+
+@dataclass(frozen=True)
+class JobArrived(Event):
+    job: SendJob
+
+
+@dataclass(frozen=True)
+class SendDue(Event):
+    pass
+
+
+@dataclass(frozen=True)
+class RetryDue(Event):
+    job: SendJob
+
+
+@dataclass(frozen=True)
+class SendRequest(Event):
+    """Sender → session: send this now and tell ``reply_to`` a :class:`SendResult`."""
+
+    job: SendJob
+    to: str
+    body: str
+    media_path: str | None
+    media_name: str | None
+    quoted_wa_id: str | None
+    reply_to: Any
+
+
+@dataclass(frozen=True)
+class SendResult(Event):
+    job: SendJob
+    ok: bool
+    wa_id: str | None = None
+    ack: int = 0
+    error: str = ""
+    not_connected: bool = False  # the session was not ready: not an attempt, try again later
+
+
+@dataclass(frozen=True)
+class SentRecorded(Event):
+    """Sender → session: the row now holds ``wa_id`` (acks that raced ahead can be applied)."""
+
+    wa_id: str
+
+
+# --- TicketActor -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class InboundMessage(Event):
+    tenant_id: int
+    whatsapp_id: int
+    ticket_id: int
+    message: WaMessage
+    send_type: str = "chat"
+
+
+@dataclass(frozen=True)
+class SendMessage(Command):
+    """Web → ticket: store an outbound message and enqueue it. Returns the message JSON."""
+
+    body: str
+    user_id: int | None
+    media_path: str | None = None
+    media_type: str | None = None
+    media_name: str | None = None
+    quoted_msg_id: str | None = None
+    send_type: str = "chat"
+
+
+@dataclass(frozen=True)
+class UpdateTicket(Command):
+    """Web → ticket: accept / transfer / close / reopen. Returns the ticket JSON."""
+
+    tenant_id: int
+    status: str | None = None
+    user_id: int | None = None
+    queue_id: int | None = None
+    fields: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class IdleCheck(Event):
+    pass
+
+
+# --- TenantRoomActor -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Publish(Event):
+    """Emit ``event`` with ``data`` to ``rooms`` ("tenant", "ticket:<id>"). Sent after commit."""
+
+    event: str
+    data: dict
+    rooms: tuple[str, ...] = ("tenant",)
+
+
+@dataclass(frozen=True)
+class Subscribe(Command):
+    """Add ``subscriber`` to ``room``; replay events after ``last_event_id`` or send resync."""
+
+    subscriber: Any
+    room: str
+    last_event_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Unsubscribe(Event):
+    subscriber: Any
+    room: str | None = None  # None: every room

@@ -1,0 +1,371 @@
+"""SessionActor: one per connection; the only code that touches the WhatsApp client.
+
+Flows that start here:
+- **inbound** (seed §Entrada): client event → normalised :class:`WaMessage` → contact upsert →
+  FindOrCreateTicket → the ticket's :class:`~actors.ticket.TicketActor` stores it;
+- **watchdog** (seed §Watchdog): a tick every ``watchdog_interval`` s (±25 % jitter) reads the
+  client's state and, when it claims CONNECTED, makes a real round trip
+  (``verify_real_connection``); a failure is a *false connection* and starts the reconnect loop —
+  one per session, delays from ``backoff.expo`` with jitter, capped, soft then hard;
+- **SyncUnread** (seed job table): after every ready, the unread messages go through inbound again
+  (storage is idempotent, replays are harmless);
+- **sending**: :class:`SendRequest` from the sender is executed off the mailbox and answered with a
+  :class:`SendResult`.
+
+Long client calls always run in a spawned greenlet that tells the result back.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+import random
+import time
+
+import gevent
+
+from actors import events
+from actors.base import Actor, expo_delays, handles
+from actors.messages import (ClientAck, ClientDisconnected, ClientLoggedOut, ClientMessage,
+                             ClientQr, ClientReady, ClientState, InboundMessage, InboundRetry,
+                             LogoutSession, Media, MediaDownloaded, ReconnectDue, ReconnectResult,
+                             RequestNewQr, SendRequest, SendResult, SentRecorded, StartSession,
+                             UnreadFetched, WaMessage, WatchdogResult, WatchdogTick)
+from actors.whatsapp.client import (CONNECTED, DISCONNECTED, QRCODE, ClientError, NotConnected)
+from storage import db, tickets
+from storage.models import Whatsapp, utcnow
+from storage.serialize import ticket_json, whatsapp_json
+
+log = logging.getLogger(__name__)
+
+EARLY_ACK_TTL = 60.0  # seconds an ack may wait for the sender to record its message id
+
+
+class SessionActor(Actor):
+    def __init__(self, system, whatsapp_id: int, tenant_id: int, resume: bool = False) -> None:
+        super().__init__()
+        self.resume = resume
+        self.system = system
+        self.config = system.config
+        self.whatsapp_id = whatsapp_id
+        self.tenant_id = tenant_id
+        self.client = None
+        self.status = DISCONNECTED
+        self.wanted = False          # the user started it and did not log out
+        self.reconnecting = False    # one reconnect loop per session
+        self.checking = False
+        self.reconnect_delays = None
+        self.contacts: dict[str, int] = {}
+        self.media_waiting: dict[str, collections.deque] = {}
+        self.early_acks: dict[str, tuple[int, float]] = {}
+
+    def __repr__(self) -> str:
+        return f"<SessionActor whatsapp={self.whatsapp_id}>"
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def on_start(self) -> None:
+        self.client = self.system.make_client(self.whatsapp_id, self.actor_ref.tell)
+        self._schedule_tick()
+        if self.resume:  # it was running when the process stopped: open it again
+            self.wanted = True
+            self._set_status("OPENING")
+            self._start_client()
+
+    def on_stop(self) -> None:
+        super().on_stop()
+        if self.client is not None:
+            self.client.stop()
+
+    @handles(StartSession)
+    def start_session(self, msg: StartSession) -> dict:
+        self.wanted = True
+        if self.status in (CONNECTED, "OPENING") and not self.reconnecting:
+            return self._row_json()
+        self._set_status("OPENING")
+        self._start_client()
+        return self._row_json()
+
+    def _start_client(self) -> None:
+        def run():
+            try:
+                self.client.start()
+            except Exception as exc:  # noqa: BLE001 - reported like any disconnect
+                log.warning("%s: client did not start: %s", self, exc)
+                self.actor_ref.tell(ClientDisconnected(f"start failed: {exc}"))
+        self.spawn(run)
+
+    @handles(LogoutSession)
+    def logout(self, msg: LogoutSession) -> dict:
+        """The user logged out: the saved login goes, and nothing "repairs" it."""
+        self.wanted = False
+        self.reconnecting = False
+        self.client.logout()
+        self._set_status(DISCONNECTED, qrcode=None)
+        return self._row_json()
+
+    @handles(RequestNewQr)
+    def new_qr(self, msg: RequestNewQr) -> dict:
+        self.wanted = True
+        self.reconnecting = False
+        self.client.new_qr()
+        return self._row_json()
+
+    # --- what the client reports ------------------------------------------------------------
+
+    @handles(ClientState)
+    def on_client_state(self, msg: ClientState) -> None:
+        if msg.state not in (CONNECTED, QRCODE) and msg.state != self.status:
+            self._set_status(msg.state)
+
+    @handles(ClientQr)
+    def on_qr(self, msg: ClientQr) -> None:
+        self._set_status(QRCODE, qrcode=msg.qr)
+
+    @handles(ClientReady)
+    def on_ready(self, msg: ClientReady) -> None:
+        self.reconnecting = False
+        self.reconnect_delays = None
+        self.wanted = True
+        self._set_status(CONNECTED, qrcode=None, number=msg.number, retries=0)
+        self.spawn(self._fetch_unread)
+
+    @handles(ClientDisconnected)
+    def on_disconnected(self, msg: ClientDisconnected) -> None:
+        self._set_status(DISCONNECTED)
+        if self.wanted:
+            self._begin_reconnect(msg.reason or "disconnected")
+
+    @handles(ClientLoggedOut)
+    def on_logged_out(self, msg: ClientLoggedOut) -> None:
+        """A remote logout is final: the phone must scan a new QR; never reconnected in a loop."""
+        self.reconnecting = False
+        self._set_status(DISCONNECTED, qrcode=None)
+
+    @handles(ClientMessage)
+    def on_message(self, msg: ClientMessage) -> None:
+        self._inbound(msg.message)
+
+    @handles(InboundRetry)
+    def on_inbound_retry(self, msg: InboundRetry) -> None:
+        self._inbound(msg.message, msg.attempt)
+
+    @handles(ClientAck)
+    def on_ack(self, msg: ClientAck) -> None:
+        if not self.system.apply_ack(self.tenant_id, self.whatsapp_id, msg.wa_id, msg.ack):
+            self._stash_ack(msg.wa_id, msg.ack)
+
+    @handles(SentRecorded)
+    def on_sent_recorded(self, msg: SentRecorded) -> None:
+        early = self.early_acks.pop(msg.wa_id, None)
+        if early is not None:
+            self.system.apply_ack(self.tenant_id, self.whatsapp_id, msg.wa_id, early[0])
+
+    def _stash_ack(self, wa_id: str, ack: int) -> None:
+        """An ack that overtook the sender's record of the id; applied at :class:`SentRecorded`."""
+        now = time.monotonic()
+        if len(self.early_acks) > 1000:
+            self.early_acks = {k: v for k, v in self.early_acks.items()
+                               if now - v[1] < EARLY_ACK_TTL}
+        previous = self.early_acks.get(wa_id, (0, now))[0]
+        self.early_acks[wa_id] = (max(previous, ack), now)
+
+    # --- inbound ----------------------------------------------------------------------------
+
+    def _inbound(self, message: WaMessage, attempt: int = 0) -> None:
+        """Route one message to its ticket, keeping each contact's messages in arrival order even
+        when an earlier one waits for its media download."""
+        waiting = self.media_waiting.get(message.number)
+        if waiting is not None and attempt == 0:
+            waiting.append(message)
+            return
+        if message.media is not None and message.media.data is None:
+            self.media_waiting.setdefault(message.number, collections.deque())
+            self.spawn(self._download, message)
+            return
+        try:
+            self._route(message)
+        except Exception as exc:  # noqa: BLE001 - the database is down or busy: retry, never drop
+            delay = min(30.0, 0.5 * 2 ** attempt) * random.uniform(0.8, 1.2)
+            log.warning("inbound %s not stored (%s); retry %d in %.1fs", message.wa_id, exc,
+                        attempt + 1, delay)
+            self.tell_later(delay, InboundRetry(message, attempt + 1))
+
+    def _route(self, message: WaMessage) -> None:
+        created = False
+        with db.write():
+            contact_id = self.contacts.get(message.number)
+            if contact_id is None:
+                contact_id = tickets.upsert_contact(self.tenant_id, message.number, message.name,
+                                                    message.is_group)
+            ticket_id, created = tickets.find_or_create_ticket(
+                self.tenant_id, self.whatsapp_id, contact_id, message.is_group)
+        if len(self.contacts) > 50_000:
+            self.contacts.clear()
+        self.contacts[message.number] = contact_id
+        if created:
+            with db.unit_of_work():
+                ticket = tickets.load_ticket(ticket_id)
+            events.publish(self.system, self.tenant_id, "ticket.created", ticket_json(ticket))
+        self.system.ticket(ticket_id).tell(InboundMessage(
+            self.tenant_id, self.whatsapp_id, ticket_id, message))
+
+    def _download(self, message: WaMessage) -> None:
+        try:
+            media = self.client.download_media(message)
+            done = _with_media(message, media)
+        except Exception as exc:  # noqa: BLE001 - stored without the file, with a note
+            log.warning("media of %s not downloaded: %s", message.wa_id, exc)
+            done = _with_media(message, None)
+        self.actor_ref.tell(MediaDownloaded(done))
+
+    @handles(MediaDownloaded)
+    def on_media(self, msg: MediaDownloaded) -> None:
+        queue = self.media_waiting.pop(msg.message.number, collections.deque())
+        self._inbound(msg.message)
+        for later in queue:
+            self._inbound(later)
+
+    # --- SyncUnread ---------------------------------------------------------------------------
+
+    def _fetch_unread(self) -> None:
+        try:
+            messages = tuple(self.client.get_unread())
+            self.actor_ref.tell(UnreadFetched(messages))
+        except Exception as exc:  # noqa: BLE001
+            self.actor_ref.tell(UnreadFetched((), str(exc)))
+
+    @handles(UnreadFetched)
+    def on_unread(self, msg: UnreadFetched) -> None:
+        if msg.error:
+            log.warning("%s: SyncUnread failed: %s", self, msg.error)
+            return
+        for message in msg.messages:
+            self._inbound(message)
+
+    # --- sending ------------------------------------------------------------------------------
+
+    @handles(SendRequest)
+    def on_send(self, msg: SendRequest) -> None:
+        self.spawn(self._send, msg)
+
+    def _send(self, msg: SendRequest) -> None:
+        media = None
+        try:
+            if msg.media_path:
+                media = self.system.load_media(msg.media_path, msg.media_name)
+            receipt = self.client.send(msg.to, msg.body, media, msg.quoted_wa_id,
+                                       timeout=self.config.send_timeout)
+            result = SendResult(msg.job, True, receipt.wa_id, receipt.ack)
+        except NotConnected as exc:
+            result = SendResult(msg.job, False, error=str(exc), not_connected=True)
+        except Exception as exc:  # noqa: BLE001 - any failure is an attempt that failed
+            result = SendResult(msg.job, False, error=str(exc) or type(exc).__name__)
+        msg.reply_to.tell(result)
+
+    # --- watchdog and progressive reconnect ----------------------------------------------------
+
+    def _schedule_tick(self) -> None:
+        interval = self.config.watchdog_interval
+        self.tell_later(interval * random.uniform(0.75, 1.25), WatchdogTick())
+
+    @handles(WatchdogTick)
+    def on_tick(self, msg: WatchdogTick) -> None:
+        self._schedule_tick()
+        if not self.wanted or self.reconnecting or self.checking:
+            return
+        self.checking = True
+        self.spawn(self._check)
+
+    def _check(self) -> None:
+        state, healthy, reason = "UNKNOWN", False, ""
+        try:
+            state = self.client.state()
+            if state == CONNECTED:
+                timeout = self.config.verify_timeout
+                healthy = bool(gevent.with_timeout(timeout + 1, self.client.verify_real_connection,
+                                                   timeout, timeout_value=False))
+                reason = "" if healthy else "profile picture round trip failed"
+            else:
+                healthy = state in (QRCODE, "OPENING", "PAIRING")
+                reason = f"state {state}"
+        except Exception as exc:  # noqa: BLE001
+            reason = str(exc)
+        self.actor_ref.tell(WatchdogResult(healthy, state, reason))
+
+    @handles(WatchdogResult)
+    def on_check(self, msg: WatchdogResult) -> None:
+        self.checking = False
+        if msg.healthy or not self.wanted or msg.state == QRCODE:
+            return
+        kind = "false connection" if msg.state == CONNECTED else "disconnected"
+        log.warning("%s: %s (%s): reconnecting", self, kind, msg.reason)
+        self._begin_reconnect(msg.reason)
+
+    def _begin_reconnect(self, reason: str) -> None:
+        if self.reconnecting:
+            return
+        self.reconnecting = True
+        self.reconnect_delays = expo_delays(self.config.reconnect_base, self.config.reconnect_cap)
+        self._set_status("RECONNECTING")
+        self.actor_ref.tell(ReconnectDue(1))
+
+    @handles(ReconnectDue)
+    def on_reconnect_due(self, msg: ReconnectDue) -> None:
+        if not self.reconnecting:
+            return
+        hard = msg.attempt > self.config.soft_reconnects
+        self.spawn(self._reconnect, msg.attempt, hard)
+
+    def _reconnect(self, attempt: int, hard: bool) -> None:
+        try:
+            self.client.reconnect(hard=hard)
+            self.actor_ref.tell(ReconnectResult(attempt, True))
+        except Exception as exc:  # noqa: BLE001
+            self.actor_ref.tell(ReconnectResult(attempt, False, str(exc)))
+
+    @handles(ReconnectResult)
+    def on_reconnect_result(self, msg: ReconnectResult) -> None:
+        if not self.reconnecting:
+            return
+        if msg.ok:
+            return  # the client's ClientReady ends the loop and runs SyncUnread
+        if isinstance(msg.error, str) and msg.error == "not paired":
+            self.reconnecting = False
+            self._set_status(DISCONNECTED)
+            return
+        delay = next(self.reconnect_delays) * random.uniform(0.8, 1.2)
+        log.warning("%s: reconnect %d failed (%s); next in %.1fs", self, msg.attempt, msg.error,
+                    delay)
+        self._set_status("RECONNECTING", retries=msg.attempt)
+        self.tell_later(delay, ReconnectDue(msg.attempt + 1))
+
+    # --- status -----------------------------------------------------------------------------
+
+    def _set_status(self, status: str, **fields) -> None:
+        """Persist the connection's status (and qrcode/number/retries), then emit it."""
+        self.status = status
+        values = {"status": status, "updated_at": utcnow()}
+        values.update(fields)
+        try:
+            with db.write():
+                Whatsapp.update(**values).where(Whatsapp.id == self.whatsapp_id).execute()
+        except Exception as exc:  # noqa: BLE001 - the status is still emitted; the row catches up
+            log.warning("%s: status %s not saved: %s", self, status, exc)
+        data = {"id": self.whatsapp_id, "status": status}
+        data.update({_camel(k): v for k, v in fields.items()})
+        events.publish(self.system, self.tenant_id, "session.updated", data)
+
+    def _row_json(self) -> dict:
+        with db.unit_of_work():
+            return whatsapp_json(Whatsapp.get_by_id(self.whatsapp_id))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def _with_media(message: WaMessage, media: Media | None) -> WaMessage:
+    from dataclasses import replace
+
+    return replace(message, media=media)

@@ -1,0 +1,126 @@
+"""TicketActor: one per open or pending ticket, started on demand, stopped when idle.
+
+It owns the ticket's row and its message order: every inbound and outbound message of the ticket
+is stored here, one after the other (seed §Entrada "Persistência", §Saída "Queue Injection"), and
+accept / transfer / close / reopen happen here too, so they never interleave with a message.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import random
+
+from actors import events
+from actors.base import Actor, handles
+from actors.messages import (ClientMessage, IdleCheck, InboundMessage, SendMessage, UpdateTicket)
+from storage import db, media, messages, tickets
+from storage.jobs import SendJob
+from storage.serialize import message_json, ticket_json
+
+log = logging.getLogger(__name__)
+
+
+class TicketActor(Actor):
+    def __init__(self, system, ticket_id: int) -> None:
+        super().__init__()
+        self.system = system
+        self.ticket_id = ticket_id
+        self.busy = True
+
+    def __repr__(self) -> str:
+        return f"<TicketActor ticket={self.ticket_id}>"
+
+    def on_start(self) -> None:
+        self._schedule_idle_check()
+
+    def _schedule_idle_check(self) -> None:
+        idle = self.system.config.ticket_idle_seconds
+        self.tell_later(idle * random.uniform(1.0, 1.2), IdleCheck())
+
+    @handles(IdleCheck)
+    def on_idle_check(self, msg: IdleCheck) -> None:
+        if self.busy:
+            self.busy = False
+            self._schedule_idle_check()
+        else:
+            self.system.forget_ticket(self.ticket_id, self.actor_ref)
+            self.stop()
+
+    # --- inbound ------------------------------------------------------------------------------
+
+    @handles(InboundMessage)
+    def on_inbound(self, msg: InboundMessage) -> None:
+        """Store one WhatsApp message exactly once; save its media under public/<tenantId>/."""
+        self.busy = True
+        wa = msg.message
+        with db.unit_of_work():
+            if messages.exists(msg.tenant_id, msg.whatsapp_id, wa.wa_id):
+                return
+        media_path = media_type = media_name = None
+        if wa.media is not None and wa.media.data is not None:
+            media_type = media.media_type_of(wa.media.mimetype)
+            media_name = wa.media.filename
+            media_path = media.save(self.system.config.public_dir, msg.tenant_id, wa.media.data,
+                                    wa.media.filename, wa.media.mimetype)
+        elif wa.media is not None:
+            media_type = media.media_type_of(wa.media.mimetype)
+        stored = messages.store_inbound(
+            self.ticket_id, wa_message_id=wa.wa_id, body=wa.body, from_me=wa.from_me,
+            timestamp=wa.timestamp, media_type=media_type, media_path=media_path,
+            media_name=media_name, quoted_wa_id=wa.quoted_wa_id, send_type=msg.send_type)
+        if not stored:
+            if media_path:
+                _remove(self.system.config.public_dir, media_path)
+            if stored is False:  # the ticket was closed meanwhile: find or create a new one
+                self.system.session(msg.whatsapp_id).tell(ClientMessage(wa))
+            return
+        ticket = ticket_json(stored.ticket, stored.contact)
+        events.publish(self.system, msg.tenant_id, "message.created",
+                       dict(message_json(stored.message), ticket=ticket), self.ticket_id)
+        events.publish(self.system, msg.tenant_id, "ticket.updated", ticket, self.ticket_id)
+
+    def on_event_error(self, message, exc: Exception) -> None:
+        """A message that could not be stored (database down) is tried again, never dropped."""
+        if isinstance(message, InboundMessage):
+            self.tell_later(random.uniform(1.0, 3.0), message)
+
+    # --- outbound -----------------------------------------------------------------------------
+
+    @handles(SendMessage)
+    def on_send(self, msg: SendMessage) -> dict:
+        """Store as pending (ack 0), commit, enqueue ``SendMessages``; returns the message JSON."""
+        self.busy = True
+        with db.unit_of_work():
+            ticket = tickets.load_ticket(self.ticket_id)
+            message = messages.store_outbound(
+                ticket, body=msg.body, user_id=msg.user_id, send_type=msg.send_type,
+                media_type=msg.media_type, media_path=msg.media_path, media_name=msg.media_name,
+                quoted_message_id=msg.quoted_msg_id)
+            ticket = tickets.load_ticket(self.ticket_id)
+        self.system.enqueue(SendJob(message.id, ticket.whatsapp_id, ticket.tenant_id))
+        data = message_json(message)
+        ticket_data = ticket_json(ticket)
+        events.publish(self.system, ticket.tenant_id, "message.created",
+                       dict(data, ticket=ticket_data), self.ticket_id)
+        events.publish(self.system, ticket.tenant_id, "ticket.updated", ticket_data,
+                       self.ticket_id)
+        return data
+
+    # --- accept / transfer / close / reopen ------------------------------------------------------
+
+    @handles(UpdateTicket)
+    def on_update(self, msg: UpdateTicket) -> dict:
+        self.busy = True
+        with db.unit_of_work():
+            ticket = tickets.update_ticket(msg.tenant_id, self.ticket_id, msg.status, msg.user_id,
+                                           msg.queue_id, msg.fields)
+        data = ticket_json(ticket)
+        events.publish(self.system, ticket.tenant_id, "ticket.updated", data, self.ticket_id)
+        return data
+
+
+def _remove(public_dir: str, media_path: str) -> None:
+    try:
+        os.remove(os.path.join(public_dir, media_path))
+    except OSError:
+        pass

@@ -1,0 +1,1 @@
+"""WhatsApp clients: one interface (:mod:`actors.whatsapp.client`), a simulated implementation."""

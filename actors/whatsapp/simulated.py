@@ -1,0 +1,272 @@
+"""The simulated WhatsApp: an in-process phone network and a client that talks to it.
+
+The embedded default, the tests' client and the load tests' client. :class:`PhoneNetwork` plays
+WhatsApp's servers and the customers' phones for every connection of the process:
+
+- customers' messages arrive with :meth:`PhoneNetwork.incoming`; they reach a live, healthy client
+  at once and always stay in the chat's unread list (what SyncUnread reads after a reconnect);
+- what we send is recorded in order (:meth:`PhoneNetwork.sent`), acked 1 (server) shortly after,
+  and 2/3/4 when a test or demo calls :meth:`PhoneNetwork.ack`;
+- faults (:meth:`PhoneNetwork.set_faults`): ``fail_sends`` N next sends fail; ``ghost`` keeps the
+  state CONNECTED while nothing flows and the profile picture fails (a false connection);
+  ``profile_pic`` ok|error|hang; ``logout`` logs the phone out remotely.
+"""
+from __future__ import annotations
+
+import base64
+import collections
+import itertools
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import gevent
+
+from actors.messages import (ClientAck, ClientLoggedOut, ClientMessage, ClientQr, ClientReady,
+                             ClientState, Media, WaMessage)
+from actors.whatsapp.client import (CONNECTED, DISCONNECTED, OPENING, QRCODE, ClientError,
+                                    NotConnected, SendReceipt, WhatsAppClient)
+
+
+@dataclass
+class Phone:
+    """One connection's side of the network."""
+
+    whatsapp_id: int
+    number: str
+    paired: bool = False
+    fail_sends: int = 0
+    ghost: bool = False
+    profile_pic: str = "ok"
+    sent: list[dict] = field(default_factory=list)
+    unread: dict[str, collections.deque] = field(default_factory=dict)
+    client: "SimulatedClient | None" = None
+
+
+class PhoneNetwork:
+    """Every simulated phone of the process, keyed by connection id.
+
+    ``pair_delay`` (seconds) is how long a QR waits before the simulated phone scans it by itself
+    (a negative value: only :meth:`scan` pairs). ``ack_delay`` (seconds) is the server ack's delay.
+    """
+
+    def __init__(self, pair_delay: float = 2.0, ack_delay: float = 0.05,
+                 unread_limit: int = 200) -> None:
+        self.pair_delay = pair_delay
+        self.ack_delay = ack_delay
+        self.unread_limit = unread_limit
+        self._phones: dict[int, Phone] = {}
+        self._ids = itertools.count(1)
+
+    def phone(self, whatsapp_id: int) -> Phone:
+        phone = self._phones.get(whatsapp_id)
+        if phone is None:
+            phone = self._phones[whatsapp_id] = Phone(whatsapp_id, f"55119{whatsapp_id:08d}")
+        return phone
+
+    def client(self, whatsapp_id: int, on_event) -> "SimulatedClient":
+        return SimulatedClient(self, whatsapp_id, on_event)
+
+    # --- the customers' side -----------------------------------------------------------------
+
+    def incoming(self, whatsapp_id: int, number: str, body: str = "", name: str | None = None,
+                 wa_id: str | None = None, type: str | None = None,
+                 media: dict | None = None, quoted_wa_id: str | None = None) -> str:
+        """A customer's message reaches our number. Returns its WhatsApp id.
+
+        ``media`` is ``{mimetype, data (base64), filename?}``. Raises ValueError on bad base64.
+        """
+        attachment = None
+        if media:
+            data = base64.b64decode(media["data"], validate=True)
+            attachment = Media(media["mimetype"], media.get("filename"), data)
+        message = WaMessage(
+            wa_id=wa_id or f"false_{number}@c.us_{uuid.uuid4().hex[:20].upper()}",
+            number=number, body=body, name=name, timestamp=int(time.time()),
+            type=type or (_type_of(attachment.mimetype) if attachment else "chat"),
+            quoted_wa_id=quoted_wa_id, media=attachment)
+        phone = self.phone(whatsapp_id)
+        chat = phone.unread.setdefault(number, collections.deque(maxlen=self.unread_limit))
+        chat.append(message)
+        client = phone.client
+        if client is not None and client.live():
+            client.on_event(ClientMessage(_without_data(message)))
+        return message.wa_id
+
+    def sent(self, whatsapp_id: int) -> list[dict]:
+        """What the network received from this connection, in order: ``[{id, to, body, media?}]``."""
+        return list(self.phone(whatsapp_id).sent)
+
+    def ack(self, whatsapp_id: int, wa_id: str, ack: int) -> bool:
+        """The recipient's phone reports delivery (2), read (3) or played (4). False: unknown id."""
+        phone = self.phone(whatsapp_id)
+        if not any(item["id"] == wa_id for item in phone.sent):
+            return False
+        if phone.client is not None and phone.client.live():
+            phone.client.on_event(ClientAck(wa_id, ack))
+        return True
+
+    def scan(self, whatsapp_id: int) -> bool:
+        """The phone scans the QR on screen. False when no QR is waiting."""
+        phone = self.phone(whatsapp_id)
+        if phone.client is None or phone.client._state != QRCODE:
+            return False
+        phone.client._paired()
+        return True
+
+    def set_faults(self, whatsapp_id: int, fail_sends: int | None = None,
+                   ghost: bool | None = None, profile_pic: str | None = None,
+                   logout: bool = False) -> dict:
+        phone = self.phone(whatsapp_id)
+        if fail_sends is not None:
+            phone.fail_sends = fail_sends
+        if ghost is not None:
+            phone.ghost = ghost
+        if profile_pic is not None:
+            phone.profile_pic = profile_pic
+        if logout:
+            phone.paired = False
+            if phone.client is not None:
+                phone.client._remote_logout()
+        return {"failSends": phone.fail_sends, "ghostDisconnect": phone.ghost,
+                "profilePic": phone.profile_pic, "paired": phone.paired}
+
+
+class SimulatedClient(WhatsAppClient):
+    """A WhatsApp Web session against :class:`PhoneNetwork`; same contract as the browser one."""
+
+    def __init__(self, network: PhoneNetwork, whatsapp_id: int, on_event) -> None:
+        super().__init__(whatsapp_id, on_event)
+        self.network = network
+        self.phone = network.phone(whatsapp_id)
+        self._state = DISCONNECTED
+        self._pairing: gevent.Greenlet | None = None
+
+    def live(self) -> bool:
+        return self._state == CONNECTED and not self.phone.ghost
+
+    def start(self) -> None:
+        self.phone.client = self
+        self._set_state(OPENING)
+        if self.phone.paired:
+            self._ready()
+        else:
+            self._show_qr()
+
+    def _set_state(self, state: str) -> None:
+        self._state = state
+        self.on_event(ClientState(state))
+
+    def _show_qr(self) -> None:
+        self._state = QRCODE
+        qr = f"2@{uuid.uuid4().hex},{self.phone.number},sim"
+        self.on_event(ClientQr(qr))
+        if self._pairing is not None:
+            self._pairing.kill(block=False)
+        if self.network.pair_delay >= 0:
+            self._pairing = gevent.spawn_later(self.network.pair_delay, self._paired)
+
+    def _paired(self) -> None:
+        if self._state == QRCODE:
+            self.phone.paired = True
+            self._ready()
+
+    def _ready(self) -> None:
+        self._state = CONNECTED
+        self.on_event(ClientReady(self.phone.number))
+
+    def _remote_logout(self) -> None:
+        self.phone.ghost = False
+        self.on_event(ClientLoggedOut("remote logout"))
+        self._show_qr()
+
+    def state(self) -> str:
+        return self._state
+
+    def verify_real_connection(self, timeout: float) -> bool:
+        if self._state != CONNECTED:
+            return False
+        mode = "error" if self.phone.ghost else self.phone.profile_pic
+        if mode == "hang":
+            gevent.sleep(timeout)
+            return False
+        return mode == "ok"
+
+    def send(self, to, body, media=None, quoted_wa_id=None, timeout=30.0) -> SendReceipt:
+        if self._state != CONNECTED:
+            raise NotConnected(f"session is {self._state}")
+        if self.phone.ghost:
+            gevent.sleep(min(timeout, 1.0))
+            raise ClientError("send timed out")
+        if self.phone.fail_sends > 0:
+            self.phone.fail_sends -= 1
+            raise ClientError("simulated send failure")
+        wa_id = f"true_{to}@c.us_{uuid.uuid4().hex[:20].upper()}"
+        item = {"id": wa_id, "to": to, "body": body}
+        if media is not None:
+            item["media"] = {"mimetype": media.mimetype, "filename": media.filename,
+                             "size": len(media.data or b"")}
+        if quoted_wa_id:
+            item["quotedMsgId"] = quoted_wa_id
+        self.phone.sent.append(item)
+        gevent.spawn_later(self.network.ack_delay, self._server_ack, wa_id)
+        return SendReceipt(wa_id, 0)
+
+    def _server_ack(self, wa_id: str) -> None:
+        if self.live():
+            self.on_event(ClientAck(wa_id, 1))
+
+    def get_unread(self, limit_per_chat: int = 100) -> list[WaMessage]:
+        if not self.live():
+            raise NotConnected(f"session is {self._state}")
+        messages = []
+        for chat in self.phone.unread.values():
+            messages.extend(_without_data(m) for m in list(chat)[-limit_per_chat:])
+        return messages
+
+    def download_media(self, message: WaMessage) -> Media:
+        for chat in self.phone.unread.values():
+            for stored in chat:
+                if stored.wa_id == message.wa_id and stored.media is not None:
+                    return stored.media
+        raise ClientError("media no longer available")
+
+    def reconnect(self, hard: bool = False) -> None:
+        if not self.phone.paired:
+            raise NotConnected("not paired")
+        self.phone.ghost = False
+        self.phone.client = self
+        self._set_state(OPENING)
+        self._ready()
+
+    def logout(self) -> None:
+        self.phone.paired = False
+        self._state = DISCONNECTED
+        if self._pairing is not None:
+            self._pairing.kill(block=False)
+
+    def new_qr(self) -> None:
+        self.phone.paired = False
+        self.phone.client = self
+        self._show_qr()
+
+    def stop(self) -> None:
+        if self._pairing is not None:
+            self._pairing.kill(block=False)
+        self._state = DISCONNECTED
+        if self.phone.client is self:
+            self.phone.client = None
+
+
+def _type_of(mimetype: str) -> str:
+    major = mimetype.split("/", 1)[0]
+    return major if major in ("image", "video", "audio") else "document"
+
+
+def _without_data(message: WaMessage) -> WaMessage:
+    """What a client event carries: the media's description; bytes come from ``download_media``."""
+    if message.media is None:
+        return message
+    from dataclasses import replace
+
+    return replace(message, media=Media(message.media.mimetype, message.media.filename))

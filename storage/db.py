@@ -1,0 +1,127 @@
+"""The one database handle, bound once at start-up.
+
+Models carry no connection: they all point at :data:`database`, a ``peewee.DatabaseProxy``
+that :func:`connect` initialises from a URL (``TT_DATABASE_URL``):
+
+- ``sqlite:///data/tiktickets.db`` (the embedded default) opens a pooled SQLite database in WAL
+  mode. SQLite allows one writer; under gevent a second writer that finds the file locked spins
+  in C and freezes the hub, so every write transaction goes through :func:`write`, which holds
+  one gevent lock for the duration (never yield inside it).
+- ``postgresql://user@host:port/db`` opens a pooled PostgreSQL database; psycopg2 is made
+  cooperative with psycogreen so a query parks only its own greenlet.
+
+Connections are scoped to a unit of work (:func:`unit_of_work`), never held per actor: 10,000
+ticket actors must not hold 10,000 connections.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+from urllib.parse import urlparse, parse_qs
+
+import gevent.lock
+import peewee
+from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
+
+database = peewee.DatabaseProxy()
+
+_write_lock = gevent.lock.RLock()
+_is_sqlite = False
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached (connection refused, pool exhausted, server gone)."""
+
+
+def connect(url: str, *, max_connections: int = 20, timeout: float = 10.0) -> peewee.Database:
+    """Open the database named by ``url`` and bind :data:`database` to it.
+
+    ``url`` is ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``,
+    ``sqlite:///:memory:`` or ``postgresql://user[:pw]@host[:port]/dbname``. ``timeout`` is the
+    pool wait in seconds. Returns the real database object. Raises ``ValueError`` for any
+    other scheme.
+    """
+    global _is_sqlite
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        path = parsed.path[1:] if parsed.path.startswith("/") else parsed.path
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        db = PooledSqliteDatabase(
+            path or ":memory:",
+            max_connections=max_connections,
+            stale_timeout=300,
+            timeout=timeout,
+            pragmas={
+                "journal_mode": "wal",
+                "synchronous": "normal",
+                "foreign_keys": 1,
+                "busy_timeout": 5000,
+                "cache_size": -16000,
+            },
+            check_same_thread=False,
+        )
+        _is_sqlite = True
+    elif parsed.scheme in ("postgres", "postgresql"):
+        import psycogreen.gevent
+
+        psycogreen.gevent.patch_psycopg()
+        options = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+        db = PooledPostgresqlDatabase(
+            parsed.path.lstrip("/"),
+            user=parsed.username,
+            password=parsed.password,
+            host=parsed.hostname or "127.0.0.1",
+            port=parsed.port or 5432,
+            max_connections=int(options.pop("max_connections", max_connections)),
+            stale_timeout=300,
+            timeout=timeout,
+            connect_timeout=5,
+            **options,
+        )
+        _is_sqlite = False
+    else:
+        raise ValueError(f"unsupported database URL scheme: {parsed.scheme!r}")
+    database.initialize(db)
+    return db
+
+
+def is_sqlite() -> bool:
+    """True when the bound database is SQLite (one writer at a time)."""
+    return _is_sqlite
+
+
+@contextlib.contextmanager
+def unit_of_work():
+    """Borrow a pooled connection for the block and give it back afterwards.
+
+    Nested use is cheap: an inner block reuses the outer block's connection.
+    Raises :class:`DatabaseUnavailable` when no connection can be opened.
+    """
+    if not database.is_closed():
+        yield
+        return
+    try:
+        database.connect()
+    except (peewee.OperationalError, peewee.InterfaceError, ValueError) as exc:
+        raise DatabaseUnavailable(str(exc)) from exc
+    try:
+        yield
+    finally:
+        database.close()
+
+
+@contextlib.contextmanager
+def write():
+    """One write transaction: a pooled connection, the SQLite writer lock, ``atomic()``.
+
+    On SQLite the lock serialises writers inside this process (readers are not blocked: WAL).
+    Nothing inside the block may yield to the gevent hub (no network I/O, no ``sleep``).
+    """
+    with unit_of_work():
+        if _is_sqlite:
+            with _write_lock, database.atomic():
+                yield
+        else:
+            with database.atomic():
+                yield

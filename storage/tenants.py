@@ -1,0 +1,57 @@
+"""Tenants, users and connections: creation and lookups (the CLI and the admin routes use these)."""
+from __future__ import annotations
+
+import bcrypt
+import peewee as pw
+
+from storage import db
+from storage.errors import Conflict
+from storage.models import Tenant, User, Whatsapp
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt()).decode("ascii")
+
+
+def check_password(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode("utf-8"), password_hash.encode("ascii"))
+    except ValueError:
+        return False
+
+
+def create_tenant(name: str, admin_email: str, admin_password: str,
+                  admin_name: str = "Admin") -> tuple[Tenant, User]:
+    """A tenant and its first admin. Raises Conflict ``ERR_EMAIL_TAKEN`` if the e-mail exists."""
+    password_hash = hash_password(admin_password)  # slow on purpose: outside the write lock
+    try:
+        with db.write():
+            tenant = Tenant.create(name=name)
+            user = User.create(tenant=tenant, name=admin_name, email=admin_email.lower(),
+                               password_hash=password_hash, profile="admin")
+    except pw.IntegrityError:
+        raise Conflict("a user with this e-mail already exists", "ERR_EMAIL_TAKEN") from None
+    return tenant, user
+
+
+def create_user(tenant_id: int, name: str, email: str, password: str,
+                profile: str = "user") -> User:
+    password_hash = hash_password(password)
+    try:
+        with db.write():
+            return User.create(tenant=tenant_id, name=name, email=email.lower(),
+                               password_hash=password_hash, profile=profile)
+    except pw.IntegrityError:
+        raise Conflict("a user with this e-mail already exists", "ERR_EMAIL_TAKEN") from None
+
+
+def create_whatsapp(tenant_id: int, name: str, is_default: bool = False) -> Whatsapp:
+    with db.write():
+        if is_default or not Whatsapp.select().where(Whatsapp.tenant == tenant_id).exists():
+            Whatsapp.update(is_default=False).where(Whatsapp.tenant == tenant_id).execute()
+            is_default = True
+        return Whatsapp.create(tenant=tenant_id, name=name, is_default=is_default)
+
+
+def find_user_by_email(email: str) -> User | None:
+    return User.get_or_none(User.email == email.lower())

@@ -1,0 +1,138 @@
+"""Authentication (Izing's ``/auth``): JWT access tokens, refresh tokens, bcrypt passwords.
+
+- ``POST /auth/login`` ``{email, password}`` → ``{token, refreshToken, user}``; 401 ERR_INVALID_CREDENTIALS.
+- ``POST /auth/refresh_token`` ``{refreshToken}`` → the same shape; 401 ERR_SESSION_EXPIRED.
+- ``POST /auth/logout`` (Bearer) revokes every refresh token of the user.
+- ``GET /auth/me`` → the user.
+
+Access tokens live ``TT_ACCESS_TOKEN_MINUTES`` (15), refresh tokens ``TT_REFRESH_TOKEN_DAYS`` (7);
+both are HS256 JWTs signed with ``TT_SECRET_KEY``. A refresh token carries the user's
+``token_version``; logout bumps it.
+"""
+from __future__ import annotations
+
+import datetime
+import functools
+
+import jwt
+from flask import Blueprint, g, jsonify, request
+
+from storage import db
+from storage.models import User
+from storage.serialize import user_json
+from storage.tenants import check_password, find_user_by_email
+from web.common import Body, json_body, runtime
+from web.errors import ApiError
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+
+class Caller:
+    __slots__ = ("id", "tenant_id", "profile", "name")
+
+    def __init__(self, id: int, tenant_id: int, profile: str, name: str = ""):
+        self.id, self.tenant_id, self.profile, self.name = id, tenant_id, profile, name
+
+    @property
+    def is_admin(self) -> bool:
+        return self.profile == "admin"
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+def issue_tokens(user: User) -> dict:
+    settings = runtime().settings
+    base = {"sub": str(user.id), "tenantId": user.tenant_id, "profile": user.profile,
+            "name": user.name}
+    token = jwt.encode(dict(base, type="access", exp=_now() + datetime.timedelta(
+        minutes=settings.access_token_minutes)), settings.secret_key, algorithm="HS256")
+    refresh = jwt.encode(dict(base, type="refresh", tv=user.token_version, exp=_now() +
+                              datetime.timedelta(days=settings.refresh_token_days)),
+                         settings.secret_key, algorithm="HS256")
+    return {"token": token, "refreshToken": refresh, "user": user_json(user),
+            "tenantId": user.tenant_id, "profile": user.profile, "username": user.name}
+
+
+def decode(token: str, kind: str = "access") -> dict:
+    """The token's claims. Raises ApiError 401 ERR_SESSION_EXPIRED when invalid or expired."""
+    try:
+        claims = jwt.decode(token, runtime().settings.secret_key, algorithms=["HS256"],
+                            options={"require": ["exp", "sub"]})
+    except jwt.PyJWTError:
+        raise ApiError(401, "ERR_SESSION_EXPIRED", "invalid or expired token") from None
+    if claims.get("type") != kind:
+        raise ApiError(401, "ERR_SESSION_EXPIRED", "wrong kind of token")
+    return claims
+
+
+def caller_from_token(token: str) -> Caller:
+    claims = decode(token)
+    return Caller(int(claims["sub"]), int(claims["tenantId"]), claims.get("profile", "user"),
+                  claims.get("name", ""))
+
+
+def login_required(fn=None, *, admin: bool = False):
+    """Require ``Authorization: Bearer <token>`` (401) and, with ``admin``, an admin (403)."""
+    def wrap(view):
+        @functools.wraps(view)
+        def inner(*args, **kwargs):
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise ApiError(401, "ERR_SESSION_EXPIRED", "missing bearer token")
+            g.caller = caller_from_token(token.strip())
+            if admin and not g.caller.is_admin:
+                raise ApiError(403, "ERR_NO_PERMISSION", "administrators only")
+            return view(*args, **kwargs)
+        return inner
+    return wrap(fn) if fn is not None else wrap
+
+
+class LoginBody(Body):
+    email: str
+    password: str
+
+
+class RefreshBody(Body):
+    refreshToken: str
+
+
+@bp.post("/login")
+def login():
+    body = json_body(LoginBody)
+    with db.unit_of_work():
+        user = find_user_by_email(body.email)
+    if user is None or not check_password(body.password, user.password_hash):
+        raise ApiError(401, "ERR_INVALID_CREDENTIALS", "wrong e-mail or password")
+    return jsonify(issue_tokens(user))
+
+
+@bp.post("/refresh_token")
+def refresh_token():
+    body = json_body(RefreshBody)
+    claims = decode(body.refreshToken, "refresh")
+    with db.unit_of_work():
+        user = User.get_or_none(User.id == int(claims["sub"]))
+    if user is None or user.token_version != claims.get("tv"):
+        raise ApiError(401, "ERR_SESSION_EXPIRED", "the session was ended; log in again")
+    return jsonify(issue_tokens(user))
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    with db.write():
+        User.update(token_version=User.token_version + 1).where(User.id == g.caller.id).execute()
+    return jsonify({"ok": True})
+
+
+@bp.get("/me")
+@login_required
+def me():
+    with db.unit_of_work():
+        user = User.get_or_none(User.id == g.caller.id)
+    if user is None:
+        raise ApiError(401, "ERR_SESSION_EXPIRED", "user no longer exists")
+    return jsonify(user_json(user))

@@ -1,0 +1,70 @@
+"""JSON errors from one place: ``{"error": "ERR_CODE", "message": "…"}`` with the right status.
+
+Nothing reaches a client as an HTML page or a traceback: HTTP errors, validation errors, domain
+errors, an unreachable database (503) and unexpected exceptions (500, logged) all become JSON.
+"""
+from __future__ import annotations
+
+import logging
+
+import peewee
+import pydantic
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from storage.db import DatabaseUnavailable
+from storage.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "ERR_BAD_REQUEST", 401: "ERR_SESSION_EXPIRED", 403: "ERR_NO_PERMISSION",
+    404: "ERR_NOT_FOUND", 405: "ERR_METHOD_NOT_ALLOWED", 409: "ERR_CONFLICT",
+    413: "ERR_FILE_TOO_LARGE", 415: "ERR_UNSUPPORTED_MEDIA_TYPE", 429: "ERR_TOO_MANY_REQUESTS",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.details = status, code, message, details
+
+
+def error_response(status: int, code: str, message: str, details=None):
+    payload = {"error": code, "message": message}
+    if details is not None:
+        payload["details"] = details
+    return jsonify(payload), status
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        return error_response(exc.status, exc.code, str(exc))
+
+    @app.errorhandler(pydantic.ValidationError)
+    def validation_error(exc: pydantic.ValidationError):
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                   for e in exc.errors(include_url=False, include_input=False)]
+        return error_response(400, "ERR_VALIDATION", "invalid request body", details)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = HTTP_CODES.get(exc.code, f"ERR_HTTP_{exc.code}")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(DatabaseUnavailable)
+    @app.errorhandler(peewee.OperationalError)
+    @app.errorhandler(peewee.InterfaceError)
+    def database_down(exc: Exception):
+        log.warning("database unavailable: %s", exc)
+        return error_response(503, "ERR_DB_UNAVAILABLE", "the database is unavailable; retry")
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error")
+        return error_response(500, "ERR_INTERNAL", "internal error")

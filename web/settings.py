@@ -1,0 +1,78 @@
+"""Configuration: every ``TT_*`` environment variable, read once into one frozen object.
+
+Only entry points call :func:`from_env`; everything below receives values as arguments.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field, fields
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else float(raw)
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return default if raw in (None, "") else int(raw)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///data/tiktickets.db"
+    redis_url: str = ""
+    secret_key: str = field(default="", repr=False)
+    public_dir: str = "public"
+    whatsapp_client: str = "sim"
+    watchdog_interval: float = 45.0
+    send_rate: float = 20.0
+    send_retries: int = 3
+    send_retry_delay: float = 2.0
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_upload_mb: int = 16
+    access_token_minutes: int = 15
+    refresh_token_days: int = 7
+    ws_outbox: int = 1000
+    ws_heartbeat: float = 25.0
+    ws_replay: int = 2000
+    ticket_idle: float = 300.0
+    sim_pair_delay: float = 2.0
+    log_level: str = "INFO"
+
+    def replace(self, **changes) -> "Settings":
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+def from_env() -> Settings:
+    """Read the ``TT_*`` variables (README "Configuration" lists each with its default).
+
+    Without ``TT_SECRET_KEY`` a random key is made per process: tokens then die with it.
+    """
+    d = Settings()
+    return Settings(
+        database_url=os.environ.get("TT_DATABASE_URL") or d.database_url,
+        redis_url=os.environ.get("TT_REDIS_URL", d.redis_url),
+        secret_key=os.environ.get("TT_SECRET_KEY") or secrets.token_urlsafe(32),
+        public_dir=os.environ.get("TT_PUBLIC_DIR") or d.public_dir,
+        whatsapp_client=os.environ.get("TT_WHATSAPP_CLIENT") or d.whatsapp_client,
+        watchdog_interval=_float("TT_WATCHDOG_INTERVAL", d.watchdog_interval),
+        send_rate=_float("TT_SEND_RATE", d.send_rate),
+        send_retries=_int("TT_SEND_RETRIES", d.send_retries),
+        send_retry_delay=_float("TT_SEND_RETRY_DELAY", d.send_retry_delay),
+        host=os.environ.get("TT_HOST") or d.host,
+        port=_int("TT_PORT", d.port),
+        max_upload_mb=_int("TT_MAX_UPLOAD_MB", d.max_upload_mb),
+        access_token_minutes=_int("TT_ACCESS_TOKEN_MINUTES", d.access_token_minutes),
+        refresh_token_days=_int("TT_REFRESH_TOKEN_DAYS", d.refresh_token_days),
+        ws_outbox=_int("TT_WS_OUTBOX", d.ws_outbox),
+        ws_heartbeat=_float("TT_WS_HEARTBEAT", d.ws_heartbeat),
+        ws_replay=_int("TT_WS_REPLAY", d.ws_replay),
+        ticket_idle=_float("TT_TICKET_IDLE", d.ticket_idle),
+        sim_pair_delay=_float("TT_SIM_PAIR_DELAY", d.sim_pair_delay),
+        log_level=os.environ.get("TT_LOG_LEVEL") or d.log_level,
+    )

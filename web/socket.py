@@ -1,0 +1,168 @@
+"""The real-time channel: WebSocket ``/ws`` (flask-sock on gevent's pywsgi).
+
+Protocol (DESIGN "Real-time protocol", Zulip's event-queue contract):
+- client's first frame within 10 s: ``{"type":"auth","token":…}`` (never a token in the URL) →
+  ``{"type":"ready","userId","tenantId"}``, or ``{"type":"error","error":"ERR_SESSION_EXPIRED"}``
+  and close;
+- ``{"type":"subscribe","room":"tenant"|"ticket:<id>","last_event_id":N?}`` →
+  ``{"type":"subscribed","room","lastEventId"}``, then the missed events or ``{"type":"resync"}``;
+  a room of another tenant or an unknown ticket → ``{"type":"error","error":"ERR_FORBIDDEN_ROOM"}``;
+- ``{"type":"unsubscribe","room":…}``, ``{"type":"ping"}`` → ``{"type":"pong"}``;
+- server frames ``{"type":"event","id":N,"room":…,"event":…,"data":{…}}``; a
+  ``{"type":"heartbeat"}`` after ``TT_WS_HEARTBEAT`` s of silence.
+
+One writer greenlet per connection owns ``ws.send`` (neither flask-sock nor gevent-websocket
+serialises concurrent sends). Its outbox is bounded (``TT_WS_OUTBOX`` frames): a client too slow to
+drain it is disconnected by the room, which never waits for it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import socket
+
+import gevent
+import gevent.queue
+from flask_sock import Sock
+
+from actors.messages import Subscribe, Unsubscribe
+from storage import db
+from storage.errors import NotFound
+from storage.tickets import get_ticket
+from web.auth import caller_from_token
+from web.common import runtime
+from web.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+sock = Sock()
+AUTH_TIMEOUT = 10.0
+TICKET_ROOM = re.compile(r"^ticket:(\d{1,18})$")
+
+
+class SocketSubscriber:
+    """What the room actor sees of one connection: ``offer`` (never blocks) and ``drop``."""
+
+    def __init__(self, ws, outbox_size: int) -> None:
+        self.ws = ws
+        self.outbox: gevent.queue.Queue = gevent.queue.Queue(maxsize=outbox_size)
+        self.closed = False
+
+    def offer(self, frame: str) -> bool:
+        if self.closed:
+            return True
+        try:
+            self.outbox.put_nowait(frame)
+            return True
+        except gevent.queue.Full:
+            return False
+
+    def drop(self) -> None:
+        """The outbox overflowed: cut the connection; the client will resume by last event id."""
+        if self.closed:
+            return
+        self.closed = True
+        log.info("websocket client dropped: outbox full")
+        try:
+            self.ws.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def write_forever(self, heartbeat: float) -> None:
+        while not self.closed:
+            try:
+                frame = self.outbox.get(timeout=heartbeat)
+            except gevent.queue.Empty:
+                frame = '{"type":"heartbeat"}'
+            try:
+                self.ws.send(frame)
+            except Exception:  # noqa: BLE001 - the socket is gone; the reader ends the handler
+                self.closed = True
+                return
+
+
+def _send_now(ws, payload: dict) -> None:
+    ws.send(json.dumps(payload))
+
+
+def _room_allowed(caller, room: str) -> bool:
+    if room == "tenant":
+        return True
+    match = TICKET_ROOM.match(room)
+    if match is None:
+        return False
+    try:
+        with db.unit_of_work():
+            get_ticket(caller.tenant_id, int(match.group(1)))
+    except NotFound:
+        return False
+    return True
+
+
+@sock.route("/ws")
+def websocket(ws):
+    settings = runtime().settings
+    system = runtime().system
+    try:
+        first = json.loads(ws.receive(timeout=AUTH_TIMEOUT) or "null")
+        if not isinstance(first, dict) or first.get("type") != "auth":
+            raise ApiError(401, "ERR_SESSION_EXPIRED", "first frame must be auth")
+        caller = caller_from_token(str(first.get("token", "")))
+    except (ApiError, ValueError) as exc:
+        message = getattr(exc, "message", "invalid auth frame")
+        _send_now(ws, {"type": "error", "error": "ERR_SESSION_EXPIRED", "message": message})
+        ws.close(reason=1008, message="unauthorized")
+        return
+    subscriber = SocketSubscriber(ws, settings.ws_outbox)
+    subscriber.offer(json.dumps({"type": "ready", "userId": caller.id,
+                                 "tenantId": caller.tenant_id}))
+    writer = gevent.spawn(subscriber.write_forever, settings.ws_heartbeat)
+    room_ref = system.room(caller.tenant_id)
+    try:
+        while not subscriber.closed:
+            raw = ws.receive()
+            if raw is None:
+                continue
+            _handle_frame(caller, subscriber, room_ref, raw)
+    except Exception as exc:  # noqa: BLE001 - ConnectionClosed or a dropped socket
+        log.debug("websocket closed: %r", exc)
+    finally:
+        subscriber.closed = True
+        room_ref.tell(Unsubscribe(subscriber))
+        writer.kill(block=False)
+
+
+def _handle_frame(caller, subscriber: SocketSubscriber, room_ref, raw) -> None:
+    try:
+        frame = json.loads(raw)
+    except (TypeError, ValueError):
+        frame = None
+    if not isinstance(frame, dict):
+        subscriber.offer(json.dumps({"type": "error", "error": "ERR_INVALID_JSON",
+                                     "message": "frames are JSON objects"}))
+        return
+    kind = frame.get("type")
+    if kind == "ping":
+        subscriber.offer('{"type":"pong"}')
+    elif kind in ("subscribe", "unsubscribe"):
+        room = frame.get("room")
+        if not isinstance(room, str) or not _room_allowed(caller, room):
+            subscriber.offer(json.dumps({"type": "error", "error": "ERR_FORBIDDEN_ROOM",
+                                         "room": room if isinstance(room, str) else None,
+                                         "message": "no such room for this user"}))
+            return
+        if kind == "unsubscribe":
+            room_ref.tell(Unsubscribe(subscriber, room))
+            return
+        last = frame.get("last_event_id")
+        if last is not None and not isinstance(last, int):
+            last = None
+        room_ref.ask(Subscribe(subscriber, room, last), timeout=10)
+    else:
+        subscriber.offer(json.dumps({"type": "error", "error": "ERR_UNKNOWN_FRAME",
+                                     "message": f"unknown frame type {kind!r}"}))
+
+
+def init_app(app) -> None:
+    sock.init_app(app)
