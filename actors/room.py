@@ -38,7 +38,7 @@ class TenantRoomActor(Actor):
         self.rooms: dict[str, set] = collections.defaultdict(set)
         self.member_of: dict[object, set[str]] = collections.defaultdict(set)
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return f"<TenantRoomActor tenant={self.tenant_id}>"
 
     @handles(Publish)

@@ -38,7 +38,7 @@ class SenderActor(Actor):
         self.wake_scheduled = False
         self.delays: dict[str, object] = {}
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return f"<SenderActor whatsapp={self.whatsapp_id}>"
 
     @handles(JobArrived)

@@ -58,7 +58,7 @@ class SessionActor(Actor):
         self.media_waiting: dict[str, collections.deque] = {}
         self.early_acks: dict[str, tuple[int, float]] = {}
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return f"<SessionActor whatsapp={self.whatsapp_id}>"
 
     # --- lifecycle ------------------------------------------------------------------------------

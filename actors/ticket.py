@@ -27,7 +27,7 @@ class TicketActor(Actor):
         self.ticket_id = ticket_id
         self.busy = True
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return f"<TicketActor ticket={self.ticket_id}>"
 
     def on_start(self) -> None:
