@@ -209,6 +209,14 @@ class InboundMessage(Event):
 
 
 @dataclass(frozen=True)
+class Reroute(Event):
+    """Ticket → session: the ticket was closed under this message; find or create another."""
+
+    message: WaMessage
+    closed_ticket_id: int
+
+
+@dataclass(frozen=True)
 class SendMessage(Command):
     """Web → ticket: store an outbound message and enqueue it. Returns the message JSON."""
 

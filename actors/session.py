@@ -27,7 +27,7 @@ from actors import events
 from actors.base import Actor, expo_delays, handles
 from actors.messages import (ClientAck, ClientDisconnected, ClientLoggedOut, ClientMessage,
                              ClientQr, ClientReady, ClientState, InboundMessage, InboundRetry,
-                             LogoutSession, Media, MediaDownloaded, ReconnectDue, ReconnectResult,
+                             LogoutSession, Media, MediaDownloaded, ReconnectDue, ReconnectResult, Reroute,
                              RequestNewQr, SendRequest, SendResult, SentRecorded, StartSession,
                              UnreadFetched, WaMessage, WatchdogResult, WatchdogTick)
 from actors.whatsapp.client import (CONNECTED, DISCONNECTED, QRCODE, ClientError, NotConnected)
@@ -54,7 +54,7 @@ class SessionActor(Actor):
         self.reconnecting = False    # one reconnect loop per session
         self.checking = False
         self.reconnect_delays = None
-        self.contacts: dict[str, int] = {}
+        self.contacts: dict[str, tuple[int, int]] = {}  # number → (contact id, ticket id)
         self.media_waiting: dict[str, collections.deque] = {}
         self.early_acks: dict[str, tuple[int, float]] = {}
 
@@ -191,23 +191,33 @@ class SessionActor(Actor):
             self.tell_later(delay, InboundRetry(message, attempt + 1))
 
     def _route(self, message: WaMessage) -> None:
-        created = False
-        with db.write():
-            contact_id = self.contacts.get(message.number)
-            if contact_id is None:
+        """FindOrCreateTicket, then hand the message to the ticket's actor. The (contact, ticket)
+        of a number is remembered: a ticket closed meanwhile answers :class:`Reroute`."""
+        known = self.contacts.get(message.number)
+        if known is None:
+            with db.write():
                 contact_id = tickets.upsert_contact(self.tenant_id, message.number, message.name,
                                                     message.is_group)
-            ticket_id, created = tickets.find_or_create_ticket(
-                self.tenant_id, self.whatsapp_id, contact_id, message.is_group)
-        if len(self.contacts) > 50_000:
-            self.contacts.clear()
-        self.contacts[message.number] = contact_id
-        if created:
-            with db.unit_of_work():
-                ticket = tickets.load_ticket(ticket_id)
-            events.publish(self.system, self.tenant_id, "ticket.created", ticket_json(ticket))
+                ticket_id, created = tickets.find_or_create_ticket(
+                    self.tenant_id, self.whatsapp_id, contact_id, message.is_group)
+            if len(self.contacts) > 50_000:
+                self.contacts.clear()
+            self.contacts[message.number] = (contact_id, ticket_id)
+            if created:
+                with db.unit_of_work():
+                    ticket = tickets.load_ticket(ticket_id)
+                events.publish(self.system, self.tenant_id, "ticket.created", ticket_json(ticket))
+        else:
+            ticket_id = known[1]
         self.system.ticket(ticket_id).tell(InboundMessage(
             self.tenant_id, self.whatsapp_id, ticket_id, message))
+
+    @handles(Reroute)
+    def on_reroute(self, msg: Reroute) -> None:
+        known = self.contacts.get(msg.message.number)
+        if known is not None and known[1] == msg.closed_ticket_id:
+            del self.contacts[msg.message.number]
+        self._inbound(msg.message)
 
     def _download(self, message: WaMessage) -> None:
         try:

@@ -12,7 +12,7 @@ import random
 
 from actors import events
 from actors.base import Actor, handles
-from actors.messages import (ClientMessage, IdleCheck, InboundMessage, SendMessage, UpdateTicket)
+from actors.messages import IdleCheck, InboundMessage, Reroute, SendMessage, UpdateTicket
 from storage import db, media, messages, tickets
 from storage.jobs import SendJob
 from storage.serialize import message_json, ticket_json
@@ -25,6 +25,7 @@ class TicketActor(Actor):
         super().__init__()
         self.system = system
         self.ticket_id = ticket_id
+        self.row = None
         self.busy = True
 
     def __str__(self) -> str:
@@ -48,36 +49,50 @@ class TicketActor(Actor):
 
     # --- inbound ------------------------------------------------------------------------------
 
+    def _ticket(self):
+        """The ticket row with its contact, loaded once; counters are refreshed by each write."""
+        if self.row is None:
+            with db.unit_of_work():
+                self.row = tickets.load_ticket(self.ticket_id)
+        return self.row
+
     @handles(InboundMessage)
     def on_inbound(self, msg: InboundMessage) -> None:
         """Store one WhatsApp message exactly once; save its media under public/<tenantId>/."""
         self.busy = True
         wa = msg.message
-        with db.unit_of_work():
-            if messages.exists(msg.tenant_id, msg.whatsapp_id, wa.wa_id):
-                return
+        ticket = self._ticket()
         media_path = media_type = media_name = None
-        if wa.media is not None and wa.media.data is not None:
+        if wa.media is not None:
             media_type = media.media_type_of(wa.media.mimetype)
-            media_name = wa.media.filename
-            media_path = media.save(self.system.config.public_dir, msg.tenant_id, wa.media.data,
-                                    wa.media.filename, wa.media.mimetype)
-        elif wa.media is not None:
-            media_type = media.media_type_of(wa.media.mimetype)
+            if wa.media.data is not None:
+                with db.unit_of_work():
+                    if messages.exists(msg.tenant_id, msg.whatsapp_id, wa.wa_id):
+                        return  # a replay: do not write the file again
+                media_name = wa.media.filename
+                media_path = media.save(self.system.config.public_dir, msg.tenant_id,
+                                        wa.media.data, wa.media.filename, wa.media.mimetype)
         stored = messages.store_inbound(
-            self.ticket_id, wa_message_id=wa.wa_id, body=wa.body, from_me=wa.from_me,
-            timestamp=wa.timestamp, media_type=media_type, media_path=media_path,
-            media_name=media_name, quoted_wa_id=wa.quoted_wa_id, send_type=msg.send_type)
+            self.ticket_id, msg.tenant_id, msg.whatsapp_id, ticket.contact_id,
+            wa_message_id=wa.wa_id, body=wa.body, from_me=wa.from_me, timestamp=wa.timestamp,
+            media_type=media_type, media_path=media_path, media_name=media_name,
+            quoted_wa_id=wa.quoted_wa_id, send_type=msg.send_type)
         if not stored:
             if media_path:
                 _remove(self.system.config.public_dir, media_path)
             if stored is False:  # the ticket was closed meanwhile: find or create a new one
-                self.system.session(msg.whatsapp_id).tell(ClientMessage(wa))
+                self.row = None
+                self.system.session(msg.whatsapp_id).tell(Reroute(wa, self.ticket_id))
             return
-        ticket = ticket_json(stored.ticket, stored.contact)
+        message = stored.message
+        ticket.status, ticket.unread_messages = stored.status, stored.unread_messages
+        ticket.user_id, ticket.queue_id = stored.user_id, stored.queue_id
+        ticket.last_message = messages.preview(message.body, message.media_type)
+        ticket.last_message_at = ticket.updated_at = message.created_at
+        ticket_data = ticket_json(ticket, ticket.contact)
         events.publish(self.system, msg.tenant_id, "message.created",
-                       dict(message_json(stored.message), ticket=ticket), self.ticket_id)
-        events.publish(self.system, msg.tenant_id, "ticket.updated", ticket, self.ticket_id)
+                       dict(message_json(message), ticket=ticket_data), self.ticket_id)
+        events.publish(self.system, msg.tenant_id, "ticket.updated", ticket_data, self.ticket_id)
 
     def on_event_error(self, message, exc: Exception) -> None:
         """A message that could not be stored (database down) is tried again, never dropped."""
@@ -96,7 +111,7 @@ class TicketActor(Actor):
                 ticket, body=msg.body, user_id=msg.user_id, send_type=msg.send_type,
                 media_type=msg.media_type, media_path=msg.media_path, media_name=msg.media_name,
                 quoted_message_id=msg.quoted_msg_id)
-            ticket = tickets.load_ticket(self.ticket_id)
+            ticket = self.row = tickets.load_ticket(self.ticket_id)
         self.system.enqueue(SendJob(message.id, ticket.whatsapp_id, ticket.tenant_id))
         data = message_json(message)
         ticket_data = ticket_json(ticket)
@@ -112,8 +127,8 @@ class TicketActor(Actor):
     def on_update(self, msg: UpdateTicket) -> dict:
         self.busy = True
         with db.unit_of_work():
-            ticket = tickets.update_ticket(msg.tenant_id, self.ticket_id, msg.status, msg.user_id,
-                                           msg.queue_id, msg.fields)
+            ticket = self.row = tickets.update_ticket(
+                msg.tenant_id, self.ticket_id, msg.status, msg.user_id, msg.queue_id, msg.fields)
         data = ticket_json(ticket)
         events.publish(self.system, ticket.tenant_id, "ticket.updated", data, self.ticket_id)
         return data

@@ -7,20 +7,29 @@ events) or, after the retries, ``failed`` (ack -1). The row is the source of tru
 from __future__ import annotations
 
 import datetime
+import uuid
 from dataclasses import dataclass
 
 from storage import db
 from storage.errors import NotFound
-from storage.models import (ACK_ERROR, Contact, Message, Ticket, utcnow)
+from storage.models import ACK_ERROR, Message, Ticket, utcnow
 
 PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
 class StoredInbound:
+    """A stored inbound message and the ticket's counters right after it (from ``RETURNING``)."""
+
     message: Message
-    ticket: Ticket
-    contact: Contact
+    status: str
+    unread_messages: int
+    user_id: int | None
+    queue_id: int | None
+
+
+class _Undo(Exception):
+    """Raised inside a write to roll it back (the message was a duplicate)."""
 
 
 def preview(body: str, media_type: str | None) -> str:
@@ -33,44 +42,73 @@ def exists(tenant_id: int, whatsapp_id: int, wa_message_id: str) -> bool:
                                   Message.wa_message_id == wa_message_id).exists()
 
 
-def store_inbound(ticket_id: int, *, wa_message_id: str, body: str, from_me: bool,
-                  timestamp: int | None, media_type: str | None = None,
-                  media_path: str | None = None, media_name: str | None = None,
-                  quoted_wa_id: str | None = None, send_type: str = "chat",
-                  ack: int = 0) -> StoredInbound | None | bool:
-    """Store one message that WhatsApp delivered, exactly once, and bump the ticket.
+# The inbound path is the hottest code in the service: its statements are written once, by hand,
+# because building them with peewee's query builder took ~60 % of the time per message.
+_BUMP_TICKET = """
+UPDATE ticket SET last_message = ?, last_message_at = ?, updated_at = ?,
+       unread_messages = unread_messages + ?
+ WHERE id = ? AND status <> 'closed'
+RETURNING status, unread_messages, user_id, queue_id"""
+_INSERT_MESSAGE = """
+INSERT INTO message (id, tenant_id, ticket_id, whatsapp_id, contact_id, wa_message_id, from_me,
+                     body, ack, status, media_type, media_path, media_name, quoted_message_id,
+                     send_type, attempts, timestamp, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
+ON CONFLICT DO NOTHING"""
+_QUOTED = "SELECT id FROM message WHERE tenant_id = ? AND whatsapp_id = ? AND wa_message_id = ?"
 
-    Returns the stored rows; ``None`` when this WhatsApp id was already stored (a replay);
-    ``False`` when the ticket is closed (the caller finds or creates a new one).
-    ``timestamp`` is WhatsApp's Unix time in seconds.
+
+def _sql(text: str) -> str:
+    return text if db.is_sqlite() else text.replace("?", "%s")
+
+
+def _ts(value: datetime.datetime):
+    """A timestamp parameter: SQLite gets peewee's text format, PostgreSQL the datetime."""
+    return value.isoformat(" ") if db.is_sqlite() else value
+
+
+def store_inbound(ticket_id: int, tenant_id: int, whatsapp_id: int, contact_id: int, *,
+                  wa_message_id: str, body: str, from_me: bool, timestamp: int | None,
+                  media_type: str | None = None, media_path: str | None = None,
+                  media_name: str | None = None, quoted_wa_id: str | None = None,
+                  send_type: str = "chat", ack: int = 0) -> StoredInbound | None | bool:
+    """Store one message that WhatsApp delivered, exactly once, and bump its ticket — one
+    transaction: the ticket update (refused when the ticket is closed), then the insert (ignored
+    when (tenant, whatsapp, wa_message_id) exists, which rolls the update back).
+
+    Returns the stored message; ``None`` for a replay of a stored WhatsApp id; ``False`` when the
+    ticket is closed (the caller finds or creates another). ``timestamp``: Unix seconds.
     """
-    with db.write():
-        ticket = Ticket.select(Ticket, Contact).join(Contact).where(Ticket.id == ticket_id).first()
-        if ticket is None or ticket.status == "closed":
-            return False
-        if exists(ticket.tenant_id, ticket.whatsapp_id, wa_message_id):
-            return None
-        quoted_id = None
-        if quoted_wa_id:
-            row = (Message.select(Message.id)
-                   .where(Message.tenant == ticket.tenant_id, Message.whatsapp == ticket.whatsapp_id,
-                          Message.wa_message_id == quoted_wa_id).tuples().first())
-            quoted_id = row[0] if row else None
-        now = utcnow()
-        message = Message.create(
-            tenant=ticket.tenant_id, ticket=ticket.id, whatsapp=ticket.whatsapp_id,
-            contact=ticket.contact_id, wa_message_id=wa_message_id, from_me=from_me, body=body,
-            ack=ack, status="sent" if from_me else "received", media_type=media_type,
-            media_path=media_path, media_name=media_name, quoted_message=quoted_id,
-            send_type=send_type, timestamp=timestamp, created_at=now, updated_at=now)
-        ticket.last_message = preview(body, media_type)
-        ticket.last_message_at = now
-        ticket.updated_at = now
-        if not from_me:
-            ticket.unread_messages += 1
-        ticket.save(only=[Ticket.last_message, Ticket.last_message_at, Ticket.updated_at,
-                          Ticket.unread_messages])
-        return StoredInbound(message, ticket, ticket.contact)
+    now = utcnow()
+    message_id = str(uuid.uuid4())
+    status = "sent" if from_me else "received"
+    last = preview(body, media_type)
+    database = db.database
+    try:
+        with db.write():
+            quoted_id = None
+            if quoted_wa_id:
+                row = database.execute_sql(_sql(_QUOTED), (tenant_id, whatsapp_id,
+                                                           quoted_wa_id)).fetchone()
+                quoted_id = row[0] if row else None
+            bumped = database.execute_sql(_sql(_BUMP_TICKET), (
+                last, _ts(now), _ts(now), 0 if from_me else 1, ticket_id)).fetchone()
+            if bumped is None:
+                return False
+            inserted = database.execute_sql(_sql(_INSERT_MESSAGE), (
+                message_id, tenant_id, ticket_id, whatsapp_id, contact_id, wa_message_id,
+                from_me, body, ack, status, media_type, media_path, media_name, quoted_id,
+                send_type, timestamp, _ts(now), _ts(now)))
+            if inserted.rowcount == 0:
+                raise _Undo()
+    except _Undo:
+        return None
+    message = Message(id=message_id, tenant=tenant_id, ticket=ticket_id, whatsapp=whatsapp_id,
+                      contact=contact_id, wa_message_id=wa_message_id, from_me=from_me, body=body,
+                      ack=ack, status=status, media_type=media_type, media_path=media_path,
+                      media_name=media_name, quoted_message=quoted_id, send_type=send_type,
+                      attempts=0, timestamp=timestamp, created_at=now, updated_at=now)
+    return StoredInbound(message, *bumped)
 
 
 def store_outbound(ticket: Ticket, *, body: str, user_id: int | None, send_type: str = "chat",
