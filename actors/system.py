@@ -42,6 +42,12 @@ def require_gevent_patching() -> None:
     if missing:
         raise NotPatched("gevent.monkey.patch_all() must run first in every entry point; "
                          f"unpatched: {', '.join(missing)}")
+    import peewee
+    from gevent.local import local as greenlet_local
+
+    if not issubclass(peewee._ConnectionLocal, greenlet_local):
+        raise NotPatched("peewee was imported before gevent.monkey.patch_all(): its connection "
+                         "state is shared by every greenlet. Patch first in the entry point.")
 
 
 @dataclass(frozen=True)

@@ -47,15 +47,28 @@ def database_url(tmp_path):
 
 
 @pytest.fixture
-def settings(tmp_path, database_url) -> Settings:
+def redis_url():
+    """``TT_TEST_REDIS_URL`` (flushed for each test), or "" for the embedded queue."""
+    url = os.environ.get("TT_TEST_REDIS_URL", "")
+    if url:
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    return url
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, redis_url) -> Settings:
     return Settings(
         database_url=database_url,
+        redis_url=redis_url,
         secret_key="test-secret-key-that-is-long-enough-for-hs256",
         public_dir=str(tmp_path / "public"),
         send_rate=0,
         send_retry_delay=0.05,
         watchdog_interval=3600,
         sim_pair_delay=0,
+        sim_state=str(tmp_path / "sim-network.jsonl"),
         ws_heartbeat=5,
     )
 

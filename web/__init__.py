@@ -5,13 +5,18 @@ import time. One blueprint per resource; JSON errors from :mod:`web.errors`.
 """
 from __future__ import annotations
 
-from flask import Flask, jsonify, redirect
+# Nothing is imported at module level on purpose: ``python -m web.cli`` and the ``tiktickets``
+# script import this package before their first line (``monkey.patch_all()``) runs, and a
+# library imported before patching keeps real threads (peewee's connection state would then be
+# shared by every greenlet).
 
-from storage import db
-from storage.models import Tenant
 
+def create_app(runtime):
+    """The Flask app around a booted :class:`web.runtime.Runtime`."""
+    from flask import Flask, jsonify, redirect
 
-def create_app(runtime) -> Flask:
+    from storage import db
+    from storage.models import Tenant
     from web import auth, contacts, errors, messages, public, sim, socket, tickets, whatsapp
 
     settings = runtime.settings
@@ -29,16 +34,21 @@ def create_app(runtime) -> Flask:
 
     @app.get("/health")
     def health():
-        """``{status, database, actors}``: 200 when the database answers, 503 otherwise."""
+        """``{status, database, queue: {kind, status}, actors}``: 200 when every dependency
+        answers, 503 otherwise (the body says which one failed)."""
         try:
             with db.unit_of_work():
                 Tenant.select().limit(1).execute()
             database = "ok"
         except Exception as exc:  # noqa: BLE001 - reported, not raised
             database = f"error: {type(exc).__name__}"
-        ok = database == "ok"
+        queue = runtime.system.queue
+        kind = "redis" if hasattr(queue, "redis") else "embedded"
+        queue_state = "ok" if queue.ping() else "error: unreachable"
+        ok = database == "ok" and queue_state == "ok"
         body = {"status": "ok" if ok else "degraded", "database": database,
-                "queue": "embedded", "actors": runtime.system.live_actors()}
+                "queue": {"kind": kind, "status": queue_state},
+                "actors": runtime.system.live_actors()}
         return jsonify(body), 200 if ok else 503
 
     @app.get("/")

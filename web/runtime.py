@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from actors.system import ActorSystem, SystemConfig, require_gevent_patching
 from actors.whatsapp.simulated import PhoneNetwork
 from storage import db
+from storage.jobs import EmbeddedJobQueue, RedisJobQueue
 from storage.migrate import migrate
 from web.settings import Settings
 
@@ -49,12 +50,17 @@ def boot(settings: Settings, config: SystemConfig | None = None) -> Runtime:
     if settings.whatsapp_client != "sim":
         raise ValueError(f"TT_WHATSAPP_CLIENT={settings.whatsapp_client!r}: only 'sim' is "
                          "available in this version")
-    network = PhoneNetwork(pair_delay=settings.sim_pair_delay)
-    system = ActorSystem(config or system_config(settings), network.client)
+    network = PhoneNetwork(pair_delay=settings.sim_pair_delay,
+                           state_path=settings.sim_state_path())
+    queue = (RedisJobQueue(settings.redis_url, settings.redis_consumer_ttl) if settings.redis_url
+             else EmbeddedJobQueue())
+    system = ActorSystem(config or system_config(settings), network.client, queue)
     system.start()
     return Runtime(settings, system, network)
 
 
 def shutdown(runtime: Runtime) -> None:
     runtime.system.stop()
+    if runtime.network is not None:
+        runtime.network.close()
     db.database.close_all() if hasattr(db.database.obj, "close_all") else None

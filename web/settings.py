@@ -23,6 +23,7 @@ def _int(name: str, default: int) -> int:
 class Settings:
     database_url: str = "sqlite:///data/tiktickets.db"
     redis_url: str = ""
+    redis_consumer_ttl: float = 15.0
     secret_key: str = field(default="", repr=False)
     public_dir: str = "public"
     whatsapp_client: str = "sim"
@@ -40,7 +41,16 @@ class Settings:
     ws_replay: int = 2000
     ticket_idle: float = 300.0
     sim_pair_delay: float = 2.0
+    sim_state: str = ""  # "" → beside the SQLite file, or data/sim-network.jsonl
     log_level: str = "INFO"
+
+    def sim_state_path(self) -> str:
+        """Where the simulated WhatsApp keeps its sent log and saved logins across restarts."""
+        if self.sim_state:
+            return self.sim_state
+        if self.database_url.startswith("sqlite:///") and ":memory:" not in self.database_url:
+            return self.database_url[len("sqlite:///"):].rsplit(".", 1)[0] + ".sim.jsonl"
+        return os.path.join("data", "sim-network.jsonl")
 
     def replace(self, **changes) -> "Settings":
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -57,6 +67,7 @@ def from_env() -> Settings:
     return Settings(
         database_url=os.environ.get("TT_DATABASE_URL") or d.database_url,
         redis_url=os.environ.get("TT_REDIS_URL", d.redis_url),
+        redis_consumer_ttl=_float("TT_REDIS_CONSUMER_TTL", d.redis_consumer_ttl),
         secret_key=os.environ.get("TT_SECRET_KEY") or secrets.token_urlsafe(32),
         public_dir=os.environ.get("TT_PUBLIC_DIR") or d.public_dir,
         whatsapp_client=os.environ.get("TT_WHATSAPP_CLIENT") or d.whatsapp_client,
@@ -74,5 +85,6 @@ def from_env() -> Settings:
         ws_replay=_int("TT_WS_REPLAY", d.ws_replay),
         ticket_idle=_float("TT_TICKET_IDLE", d.ticket_idle),
         sim_pair_delay=_float("TT_SIM_PAIR_DELAY", d.sim_pair_delay),
+        sim_state=os.environ.get("TT_SIM_STATE", d.sim_state),
         log_level=os.environ.get("TT_LOG_LEVEL") or d.log_level,
     )

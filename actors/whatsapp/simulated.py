@@ -16,6 +16,8 @@ from __future__ import annotations
 import base64
 import collections
 import itertools
+import json
+import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -51,12 +53,55 @@ class PhoneNetwork:
     """
 
     def __init__(self, pair_delay: float = 2.0, ack_delay: float = 0.05,
-                 unread_limit: int = 200) -> None:
+                 unread_limit: int = 200, state_path: str | None = None) -> None:
         self.pair_delay = pair_delay
         self.ack_delay = ack_delay
         self.unread_limit = unread_limit
         self._phones: dict[int, Phone] = {}
         self._ids = itertools.count(1)
+        self._state = None
+        if state_path:
+            self._load(state_path)
+            self._state = open(state_path, "a", encoding="utf-8")
+            if self._state.tell() > 0:
+                self._state.write("\n")  # end a line a kill -9 may have torn
+
+    # --- what survives a restart: the sent log and the saved logins (a JSON-lines file) ------
+
+    def _load(self, path: str) -> None:
+        if not os.path.exists(path):
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            return
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue  # a line torn by a kill -9
+                phone = self.phone(record["w"])
+                if record["t"] == "sent":
+                    phone.sent.append(record["item"])
+                elif record["t"] == "paired":
+                    phone.paired = record["v"]
+
+    def _record(self, kind: str, whatsapp_id: int, **fields) -> None:
+        if self._state is not None:
+            self._state.write(json.dumps({"t": kind, "w": whatsapp_id, **fields}) + "\n")
+            self._state.flush()  # in the OS before send() returns: survives kill -9
+
+    def record_sent(self, phone: Phone, item: dict) -> None:
+        phone.sent.append(item)
+        self._record("sent", phone.whatsapp_id, item=item)
+
+    def set_paired(self, phone: Phone, paired: bool) -> None:
+        if phone.paired != paired:
+            phone.paired = paired
+            self._record("paired", phone.whatsapp_id, v=paired)
+
+    def close(self) -> None:
+        if self._state is not None:
+            self._state.close()
+            self._state = None
 
     def phone(self, whatsapp_id: int) -> Phone:
         phone = self._phones.get(whatsapp_id)
@@ -125,7 +170,7 @@ class PhoneNetwork:
         if profile_pic is not None:
             phone.profile_pic = profile_pic
         if logout:
-            phone.paired = False
+            self.set_paired(phone, False)
             if phone.client is not None:
                 phone.client._remote_logout()
         return {"failSends": phone.fail_sends, "ghostDisconnect": phone.ghost,
@@ -168,7 +213,7 @@ class SimulatedClient(WhatsAppClient):
 
     def _paired(self) -> None:
         if self._state == QRCODE:
-            self.phone.paired = True
+            self.network.set_paired(self.phone, True)
             self._ready()
 
     def _ready(self) -> None:
@@ -208,7 +253,7 @@ class SimulatedClient(WhatsAppClient):
                              "size": len(media.data or b"")}
         if quoted_wa_id:
             item["quotedMsgId"] = quoted_wa_id
-        self.phone.sent.append(item)
+        self.network.record_sent(self.phone, item)
         gevent.spawn_later(self.network.ack_delay, self._server_ack, wa_id)
         return SendReceipt(wa_id, 0)
 
@@ -240,13 +285,13 @@ class SimulatedClient(WhatsAppClient):
         self._ready()
 
     def logout(self) -> None:
-        self.phone.paired = False
+        self.network.set_paired(self.phone, False)
         self._state = DISCONNECTED
         if self._pairing is not None:
             self._pairing.kill(block=False)
 
     def new_qr(self) -> None:
-        self.phone.paired = False
+        self.network.set_paired(self.phone, False)
         self.phone.client = self
         self._show_qr()
 
