@@ -168,6 +168,12 @@ class RetryDue(Event):
 
 
 @dataclass(frozen=True)
+class SendOverdue(Event):
+    """Check whether the session answered the send in flight; past twice ``send_timeout`` it
+    crashed or hung (the client enforces ``send_timeout`` itself): count a failed attempt."""
+
+
+@dataclass(frozen=True)
 class SendRequest(Event):
     """Sender → session: send this now and tell ``reply_to`` a :class:`SendResult`."""
 
@@ -238,6 +244,15 @@ class UpdateTicket(Command):
     user_id: int | None = None
     queue_id: int | None = None
     fields: frozenset = frozenset()
+
+
+@dataclass(frozen=True)
+class RetryMessage(Command):
+    """Web → ticket: put a ``failed`` outbound message of the ticket back in the queue.
+    Returns the message JSON (``pending``, ack 0); raises NotFound ERR_NO_MESSAGE_FOUND."""
+
+    tenant_id: int
+    message_id: str
 
 
 @dataclass(frozen=True)

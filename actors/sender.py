@@ -17,7 +17,8 @@ import time
 
 from actors import events
 from actors.base import Actor, expo_delays, handles
-from actors.messages import JobArrived, RetryDue, SendDue, SendRequest, SendResult, SentRecorded
+from actors.messages import (JobArrived, RetryDue, SendDue, SendOverdue, SendRequest,
+                             SendResult, SentRecorded)
 from storage import db, messages
 from storage.jobs import SendJob
 from storage.models import Contact, Message
@@ -36,6 +37,8 @@ class SenderActor(Actor):
         self.in_flight: SendJob | None = None
         self.next_send_at = 0.0
         self.wake_scheduled = False
+        self.in_flight_since = 0.0
+        self.overdue_armed = False
         self.delays: dict[str, object] = {}
 
     def __str__(self) -> str:
@@ -80,6 +83,10 @@ class SenderActor(Actor):
             self.in_flight = job
             self.next_send_at = time.monotonic() + self._interval()
             self.system.session(self.whatsapp_id).tell(request)
+            self.in_flight_since = time.monotonic()
+            if not self.overdue_armed:  # one timer per sender, not one per send
+                self.overdue_armed = True
+                self.tell_later(self.config.send_timeout * 2, SendOverdue())
 
     def _request_for(self, job: SendJob) -> SendRequest | None:
         """The session's instructions for ``job``, or None when the row is no longer pending."""
@@ -95,8 +102,23 @@ class SenderActor(Actor):
         return SendRequest(job, row.number, row.body, row.media_path, row.media_name, quoted,
                            self.actor_ref)
 
+    @handles(SendOverdue)
+    def on_overdue(self, msg: SendOverdue) -> None:
+        self.overdue_armed = False
+        if self.in_flight is None:
+            return
+        waited = time.monotonic() - self.in_flight_since
+        limit = self.config.send_timeout * 2
+        if waited >= limit:
+            self.on_result(SendResult(self.in_flight, False, error="the session did not answer"))
+        else:
+            self.overdue_armed = True
+            self.tell_later(limit - waited, SendOverdue())
+
     @handles(SendResult)
     def on_result(self, msg: SendResult) -> None:
+        if self.in_flight is not msg.job:
+            return  # a late answer to a send already counted as overdue
         self.in_flight = None
         try:
             self._record(msg)

@@ -146,3 +146,16 @@ def test_reply_to_a_closed_ticket_is_refused(tenant):
     response = tenant.api("POST", f"/messages/{ticket['id']}", {"body": "late"})
     assert response.status_code == 409
     assert response.get_json()["error"] == "ERR_TICKET_CLOSED"
+
+
+def test_a_send_the_session_never_answers_counts_as_a_failed_attempt(tenant, runtime):
+    runtime.system.config = dataclasses.replace(runtime.system.config, send_timeout=0.1)
+    runtime.system.sender(tenant.whatsapp_id).stop()  # its replacement reads the new config
+    ticket = _open_ticket(tenant)
+    tenant.api("POST", f"/sim/whatsapp/{tenant.whatsapp_id}/faults", {"hangSends": True})
+    created = tenant.api("POST", f"/messages/{ticket['id']}", {"body": "stuck"}).get_json()
+    row = wait_for(lambda: (m := _message(tenant, ticket["id"], created["id"]))["attempts"] >= 1
+                   and m, timeout=5)
+    assert row["status"] == "pending" and row["error"] == "the session did not answer"
+    tenant.api("POST", f"/sim/whatsapp/{tenant.whatsapp_id}/faults", {"hangSends": False})
+    wait_for(lambda: _message(tenant, ticket["id"], created["id"])["status"] == "sent")

@@ -5,7 +5,8 @@ connection's tenant; another tenant's connection is a 404).
   (base64), filename}}`` → 202 ``{id}``: a customer's message arrives on that connection.
 - ``GET /sim/whatsapp/<id>/sent`` → ``[{id, to, body, media?}]`` in order.
 - ``POST /sim/whatsapp/<id>/ack`` ``{id, ack}`` → 202: delivery (2), read (3), played (4).
-- ``POST /sim/whatsapp/<id>/faults`` ``{failSends?, ghostDisconnect?, profilePic?, logout?}``.
+- ``POST /sim/whatsapp/<id>/faults`` ``{failSends?, ghostDisconnect?, profilePic?, logout?,
+  hangSends?}``.
 - ``POST /sim/whatsapp/<id>/scan``: the phone scans the QR on screen.
 """
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Faults(Body):
     ghostDisconnect: bool | None = None
     profilePic: Literal["ok", "error", "hang"] | None = None
     logout: bool = False
+    hangSends: bool | None = None
 
 
 def _phone_network(whatsapp_id: int):
@@ -106,7 +108,8 @@ def ack(whatsapp_id: int):
 def faults(whatsapp_id: int):
     body = json_body(Faults)
     state = _phone_network(whatsapp_id).set_faults(
-        whatsapp_id, body.failSends, body.ghostDisconnect, body.profilePic, body.logout)
+        whatsapp_id, body.failSends, body.ghostDisconnect, body.profilePic, body.logout,
+        body.hangSends)
     return jsonify(state)
 
 

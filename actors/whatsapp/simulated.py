@@ -7,7 +7,8 @@ WhatsApp's servers and the customers' phones for every connection of the process
   at once and always stay in the chat's unread list (what SyncUnread reads after a reconnect);
 - what we send is recorded in order (:meth:`PhoneNetwork.sent`), acked 1 (server) shortly after,
   and 2/3/4 when a test or demo calls :meth:`PhoneNetwork.ack`;
-- faults (:meth:`PhoneNetwork.set_faults`): ``fail_sends`` N next sends fail; ``ghost`` keeps the
+- faults (:meth:`PhoneNetwork.set_faults`): ``fail_sends`` N next sends fail; ``hang_sends``
+  blocks sends past any timeout until cleared; ``ghost`` keeps the
   state CONNECTED while nothing flows and the profile picture fails (a false connection);
   ``profile_pic`` ok|error|hang; ``logout`` logs the phone out remotely.
 """
@@ -38,6 +39,7 @@ class Phone:
     number: str
     paired: bool = False
     fail_sends: int = 0
+    hang_sends: bool = False
     ghost: bool = False
     profile_pic: str = "ok"
     sent: list[dict] = field(default_factory=list)
@@ -161,10 +163,12 @@ class PhoneNetwork:
 
     def set_faults(self, whatsapp_id: int, fail_sends: int | None = None,
                    ghost: bool | None = None, profile_pic: str | None = None,
-                   logout: bool = False) -> dict:
+                   logout: bool = False, hang_sends: bool | None = None) -> dict:
         phone = self.phone(whatsapp_id)
         if fail_sends is not None:
             phone.fail_sends = fail_sends
+        if hang_sends is not None:
+            phone.hang_sends = hang_sends
         if ghost is not None:
             phone.ghost = ghost
         if profile_pic is not None:
@@ -174,7 +178,8 @@ class PhoneNetwork:
             if phone.client is not None:
                 phone.client._remote_logout()
         return {"failSends": phone.fail_sends, "ghostDisconnect": phone.ghost,
-                "profilePic": phone.profile_pic, "paired": phone.paired}
+                "profilePic": phone.profile_pic, "paired": phone.paired,
+                "hangSends": phone.hang_sends}
 
 
 class SimulatedClient(WhatsAppClient):
@@ -243,6 +248,9 @@ class SimulatedClient(WhatsAppClient):
         if self.phone.ghost:
             gevent.sleep(min(timeout, 1.0))
             raise ClientError("send timed out")
+        if self.phone.hang_sends:  # a client stuck past its own timeout: only the sender notices
+            while self.phone.hang_sends:
+                gevent.sleep(0.05)
         if self.phone.fail_sends > 0:
             self.phone.fail_sends -= 1
             raise ClientError("simulated send failure")
