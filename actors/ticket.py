@@ -13,7 +13,9 @@ import random
 from actors import events
 from actors.base import Actor, handles
 from actors.messages import IdleCheck, InboundMessage, Reroute, SendMessage, UpdateTicket
+from actors.messages import RetryMessage
 from storage import db, media, messages, tickets
+from storage.errors import NotFound
 from storage.jobs import SendJob
 from storage.serialize import message_json, ticket_json
 
@@ -78,12 +80,15 @@ class TicketActor(Actor):
             media_type=media_type, media_path=media_path, media_name=media_name,
             quoted_wa_id=wa.quoted_wa_id, send_type=msg.send_type)
         if not stored:
+            if stored is None:
+                self.system.metrics.inbound_replayed.inc()
             if media_path:
                 _remove(self.system.config.public_dir, media_path)
             if stored is False:  # the ticket was closed meanwhile: find or create a new one
                 self.row = None
                 self.system.session(msg.whatsapp_id).tell(Reroute(wa, self.ticket_id))
             return
+        self.system.metrics.inbound_stored.inc()
         message = stored.message
         ticket.status, ticket.unread_messages = stored.status, stored.unread_messages
         ticket.user_id, ticket.queue_id = stored.user_id, stored.queue_id
@@ -131,6 +136,20 @@ class TicketActor(Actor):
                 msg.tenant_id, self.ticket_id, msg.status, msg.user_id, msg.queue_id, msg.fields)
         data = ticket_json(ticket)
         events.publish(self.system, ticket.tenant_id, "ticket.updated", data, self.ticket_id)
+        return data
+
+    @handles(RetryMessage)
+    def on_retry(self, msg: RetryMessage) -> dict:
+        """Re-enqueue a failed outbound message of this ticket (``pending``, ack 0, attempts 0)."""
+        self.busy = True
+        with db.unit_of_work():
+            found = messages.get_message(msg.message_id)
+            if found is None or found.ticket_id != self.ticket_id:
+                raise NotFound("failed message not found", "ERR_NO_MESSAGE_FOUND")
+            message = messages.retry_failed(msg.tenant_id, msg.message_id)
+        self.system.enqueue(SendJob(message.id, message.whatsapp_id, message.tenant_id))
+        data = message_json(message)
+        events.publish(self.system, message.tenant_id, "message.updated", data, self.ticket_id)
         return data
 
 

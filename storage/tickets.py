@@ -9,7 +9,7 @@ import peewee as pw
 
 from storage import db
 from storage.errors import Conflict, Invalid, NotFound
-from storage.models import Contact, Queue, Ticket, User, Whatsapp, utcnow
+from storage.models import Contact, Message, Queue, Ticket, User, Whatsapp, utcnow
 
 PAGE_SIZE = 40  # Izing's ticket page size
 
@@ -82,7 +82,8 @@ def list_tickets(tenant_id: int, statuses: list[str], page: int = 1, user_id: in
     """A page of the tenant's tickets, most recent activity first. Returns ``(tickets, count)``.
 
     ``statuses`` filters (empty: all); ``user_id`` keeps that user's tickets plus unassigned
-    pending ones (Izing's "mine"); ``search`` matches contact name or number.
+    pending ones (Izing's "mine"); ``search`` matches contact name or number, or the text of
+    one of the ticket's messages.
     """
     query = Ticket.select(Ticket, Contact).join(Contact).where(Ticket.tenant == tenant_id)
     if statuses:
@@ -92,7 +93,10 @@ def list_tickets(tenant_id: int, statuses: list[str], page: int = 1, user_id: in
                                                         & (Ticket.status == "pending")))
     if search:
         like = f"%{search}%"
-        query = query.where(Contact.name ** like | Contact.number ** like)
+        in_messages = Message.select(Message.id).where(Message.ticket == Ticket.id,
+                                                        Message.body ** like)
+        query = query.where(Contact.name ** like | Contact.number ** like
+                            | pw.fn.EXISTS(in_messages))
     count = query.count()
     rows = list(query.order_by(Ticket.last_message_at.desc(nulls="LAST"), Ticket.id.desc())
                 .paginate(page, page_size))

@@ -7,16 +7,20 @@
   "pending"``, ``ack: 0``); the send happens later through the ``SendMessages`` queue. A multipart
   post answers the first message, and all of them in ``messages``. Over ``TT_MAX_UPLOAD_MB``:
   413 ERR_FILE_TOO_LARGE.
+- ``POST /messages/<ticketId>/<messageId>/retry`` re-enqueues a ``failed`` outbound message → 200
+  with it (``pending``, ack 0); 404 ERR_NO_MESSAGE_FOUND when it is not a failed message of that
+  ticket; 409 ERR_TICKET_CLOSED.
 """
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from actors.messages import SendMessage
+from actors.messages import RetryMessage, SendMessage
 from storage import db, media, messages, tickets
 from storage.serialize import message_json, ticket_json
 from web.auth import login_required
 from web.common import Body, caller, has_more, json_body, page_number, runtime
+from web.openapi import accepts
 from web.errors import ApiError
 
 bp = Blueprint("messages", __name__, url_prefix="/messages")
@@ -44,6 +48,7 @@ def list_(ticket_id: int):
 
 
 @bp.post("/<int:ticket_id>")
+@accepts(MessageCreate)
 @login_required
 def create(ticket_id: int):
     me = caller()
@@ -74,3 +79,17 @@ def create(ticket_id: int):
     data = ref.ask(SendMessage(body=body.body, user_id=me.id, quoted_msg_id=body.quotedMsgId),
                    timeout=ASK_TIMEOUT)
     return jsonify(data), 201
+
+
+@bp.post("/<int:ticket_id>/<message_id>/retry")
+@login_required
+def retry(ticket_id: int, message_id: str):
+    """Put a ``failed`` outbound message back in the send queue → the message, ``pending``."""
+    me = caller()
+    with db.unit_of_work():
+        ticket = tickets.get_ticket(me.tenant_id, ticket_id)
+    if ticket.status == "closed":
+        raise ApiError(409, "ERR_TICKET_CLOSED", "reopen the ticket before retrying")
+    data = runtime().system.ticket(ticket_id).ask(RetryMessage(me.tenant_id, message_id),
+                                                  timeout=ASK_TIMEOUT)
+    return jsonify(data)

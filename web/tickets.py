@@ -2,7 +2,8 @@
 
 - ``GET /tickets?status=pending&status=open&pageNumber=&searchParam=&showAll=`` →
   ``{tickets, count, hasMore}``; non-admins see their own tickets and unassigned pending ones
-  unless ``showAll=true``.
+  unless ``showAll=true``; admins see everything unless ``showAll=false`` (the "mine" filter).
+  ``searchParam`` matches the contact's name or number or the text of a message.
 - ``GET /tickets/<id>`` → the ticket; 404 ERR_NO_TICKET_FOUND (also for another tenant's).
 - ``PUT /tickets/<id>`` ``{status?, userId?, queueId?}``: accept (``open``; ``userId`` defaults
   to the caller), transfer, close, reopen. 409 ERR_OTHER_OPEN_TICKET on a reopen that would make a
@@ -19,6 +20,7 @@ from storage import db, tickets
 from storage.serialize import ticket_json
 from web.auth import login_required
 from web.common import Body, caller, has_more, json_body, page_number, runtime
+from web.openapi import accepts
 from web.errors import ApiError
 
 bp = Blueprint("tickets", __name__, url_prefix="/tickets")
@@ -40,7 +42,7 @@ def list_():
     if bad:
         raise ApiError(400, "ERR_VALIDATION", f"unknown status {bad[0]!r}")
     me = caller()
-    show_all = request.args.get("showAll", "false").lower() == "true" or me.is_admin
+    show_all = request.args.get("showAll", "true" if me.is_admin else "false").lower() == "true"
     page = page_number()
     with db.unit_of_work():
         rows, count = tickets.list_tickets(
@@ -60,6 +62,7 @@ def show(ticket_id: int):
 
 
 @bp.put("/<int:ticket_id>")
+@accepts(TicketUpdate)
 @login_required
 def update(ticket_id: int):
     body = json_body(TicketUpdate)
