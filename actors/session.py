@@ -3,6 +3,10 @@
 Flows that start here:
 - **inbound** (seed §Entrada): client event → normalised :class:`WaMessage` → contact upsert →
   FindOrCreateTicket → the ticket's :class:`~actors.ticket.TicketActor` stores it;
+- **state machine** (``Whatsapp.status``, each change emitted as ``session.updated``):
+  DISCONNECTED → OPENING → qrcode → PAIRING → CONNECTED, plus TIMEOUT / CONFLICT (WhatsApp Web
+  states the watchdog repairs), LOGOUT (the phone unlinked us; a QR follows, never reconnected in a
+  loop) and RECONNECTING (the reconnect loop runs: ``retries`` and ``tier`` soft|hard say where);
 - **watchdog** (seed §Watchdog): a tick every ``watchdog_interval`` s (±25 % jitter) reads the
   client's state and, when it claims CONNECTED, makes a real round trip
   (``verify_real_connection``); a failure is a *false connection* and starts the reconnect loop —
@@ -22,6 +26,7 @@ import random
 import time
 
 import gevent
+import pykka
 
 from actors import events
 from actors.base import Actor, expo_delays, handles
@@ -30,10 +35,11 @@ from actors.messages import (ClientAck, ClientDisconnected, ClientLoggedOut, Cli
                              LogoutSession, Media, MediaDownloaded, ReconnectDue, ReconnectResult, Reroute,
                              RequestNewQr, SendRequest, SendResult, SentRecorded, StartSession,
                              UnreadFetched, WaMessage, WatchdogResult, WatchdogTick)
-from actors.whatsapp.client import (CONNECTED, DISCONNECTED, QRCODE, ClientError, NotConnected)
-from storage import db, tickets
+from actors.whatsapp.client import (CONNECTED, DISCONNECTED, LOGOUT, QRCODE, RECONNECTING,
+                                    NotConnected, NotPaired)
+from storage import campaign_contacts, db, tickets
 from storage.models import Whatsapp, utcnow
-from storage.serialize import ticket_json, whatsapp_json
+from storage.serialize import iso, ticket_json, whatsapp_json
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +105,7 @@ class SessionActor(Actor):
         """The user logged out: the saved login goes, and nothing "repairs" it."""
         self.wanted = False
         self.reconnecting = False
-        self.client.logout()
+        self._off_mailbox(self.client.logout)
         self._set_status(DISCONNECTED, qrcode=None)
         return self._row_json()
 
@@ -107,13 +113,18 @@ class SessionActor(Actor):
     def new_qr(self, msg: RequestNewQr) -> dict:
         self.wanted = True
         self.reconnecting = False
-        self.client.new_qr()
+        self._set_status("OPENING", qrcode=None)
+        self._off_mailbox(self.client.new_qr, report=True)
         return self._row_json()
 
     # --- what the client reports ------------------------------------------------------------
 
     @handles(ClientState)
     def on_client_state(self, msg: ClientState) -> None:
+        """OPENING, PAIRING, TIMEOUT, CONFLICT … (CONNECTED and qrcode come with ready and QR
+        events). While the reconnect loop runs, RECONNECTING stays the status."""
+        if self.reconnecting:
+            return
         if msg.state not in (CONNECTED, QRCODE) and msg.state != self.status:
             self._set_status(msg.state)
 
@@ -131,6 +142,8 @@ class SessionActor(Actor):
 
     @handles(ClientDisconnected)
     def on_disconnected(self, msg: ClientDisconnected) -> None:
+        if self.reconnecting:
+            return  # the running loop handles it (RECONNECTING stays visible)
         self._set_status(DISCONNECTED)
         if self.wanted:
             self._begin_reconnect(msg.reason or "disconnected")
@@ -139,7 +152,7 @@ class SessionActor(Actor):
     def on_logged_out(self, msg: ClientLoggedOut) -> None:
         """A remote logout is final: the phone must scan a new QR; never reconnected in a loop."""
         self.reconnecting = False
-        self._set_status(DISCONNECTED, qrcode=None)
+        self._set_status(LOGOUT, qrcode=None)
 
     @handles(ClientMessage)
     def on_message(self, msg: ClientMessage) -> None:
@@ -192,7 +205,15 @@ class SessionActor(Actor):
 
     def _route(self, message: WaMessage) -> None:
         """FindOrCreateTicket, then hand the message to the ticket's actor. The (contact, ticket)
-        of a number is remembered: a ticket closed meanwhile answers :class:`Reroute`."""
+        of a number is remembered: a ticket closed meanwhile answers :class:`Reroute`.
+
+        Campaigns: the echo of our own campaign send (``from_me``) is dropped — a campaign opens
+        no ticket; a customer's message also goes to the campaign actor (reply, opt-out)."""
+        if message.from_me:
+            with db.unit_of_work():
+                if campaign_contacts.is_echo(self.tenant_id, self.whatsapp_id, message.number,
+                                             message.wa_id):
+                    return
         known = self.contacts.get(message.number)
         if known is None:
             with db.write():
@@ -208,9 +229,12 @@ class SessionActor(Actor):
                     ticket = tickets.load_ticket(ticket_id)
                 events.publish(self.system, self.tenant_id, "ticket.created", ticket_json(ticket))
         else:
-            ticket_id = known[1]
+            contact_id, ticket_id = known
         self.system.ticket(ticket_id).tell(InboundMessage(
             self.tenant_id, self.whatsapp_id, ticket_id, message))
+        if not message.from_me:
+            self.system.customer_message(self.whatsapp_id, self.tenant_id, contact_id,
+                                         message.body)
 
     @handles(Reroute)
     def on_reroute(self, msg: Reroute) -> None:
@@ -270,7 +294,10 @@ class SessionActor(Actor):
             result = SendResult(msg.job, False, error=str(exc), not_connected=True)
         except Exception as exc:  # noqa: BLE001 - any failure is an attempt that failed
             result = SendResult(msg.job, False, error=str(exc) or type(exc).__name__)
-        msg.reply_to.tell(result)
+        try:
+            msg.reply_to.tell(result)
+        except pykka.ActorDeadError:  # the sender stopped (shutdown): the row stays pending
+            log.info("%s: result of %s not recorded: sender stopped", self, msg.job.message_id)
 
     # --- watchdog and progressive reconnect ----------------------------------------------------
 
@@ -315,54 +342,75 @@ class SessionActor(Actor):
         if self.reconnecting:
             return
         self.reconnecting = True
+        self.system.metrics.reconnects.inc()
         self.reconnect_delays = expo_delays(self.config.reconnect_base, self.config.reconnect_cap)
-        self._set_status("RECONNECTING")
         self.actor_ref.tell(ReconnectDue(1))
 
     @handles(ReconnectDue)
     def on_reconnect_due(self, msg: ReconnectDue) -> None:
+        """One attempt: the first ``soft_reconnects`` re-inject/reload the page (soft), the rest
+        restart the browser on the same profile (hard). The saved login is never deleted here."""
         if not self.reconnecting:
             return
-        hard = msg.attempt > self.config.soft_reconnects
-        self.spawn(self._reconnect, msg.attempt, hard)
+        tier = "hard" if msg.attempt > self.config.soft_reconnects else "soft"
+        self._set_status(RECONNECTING, tier=tier, retries=msg.attempt)
+        self.spawn(self._reconnect, msg.attempt, tier == "hard")
 
     def _reconnect(self, attempt: int, hard: bool) -> None:
         try:
             self.client.reconnect(hard=hard)
-            self.actor_ref.tell(ReconnectResult(attempt, True))
-        except Exception as exc:  # noqa: BLE001
-            self.actor_ref.tell(ReconnectResult(attempt, False, str(exc)))
+            result = ReconnectResult(attempt, True)
+        except NotPaired as exc:
+            result = ReconnectResult(attempt, False, str(exc), not_paired=True)
+        except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt
+            result = ReconnectResult(attempt, False, str(exc) or type(exc).__name__)
+        self.actor_ref.tell(result)
 
     @handles(ReconnectResult)
     def on_reconnect_result(self, msg: ReconnectResult) -> None:
         if not self.reconnecting:
-            return
-        if msg.ok:
-            return  # the client's ClientReady ends the loop and runs SyncUnread
-        if isinstance(msg.error, str) and msg.error == "not paired":
+            return  # the client's ClientReady (told before this) ended the loop
+        if msg.not_paired:  # the login is gone: only a QR scan helps, never a loop
             self.reconnecting = False
-            self._set_status(DISCONNECTED)
+            if self.status != QRCODE:
+                self._set_status(DISCONNECTED)
             return
+        error = msg.error if not msg.ok else "reconnected, but WhatsApp never said ready"
         delay = next(self.reconnect_delays) * random.uniform(0.8, 1.2)
-        log.warning("%s: reconnect %d failed (%s); next in %.1fs", self, msg.attempt, msg.error,
+        log.warning("%s: reconnect %d failed (%s); next in %.1fs", self, msg.attempt, error,
                     delay)
-        self._set_status("RECONNECTING", retries=msg.attempt)
         self.tell_later(delay, ReconnectDue(msg.attempt + 1))
 
     # --- status -----------------------------------------------------------------------------
 
-    def _set_status(self, status: str, **fields) -> None:
-        """Persist the connection's status (and qrcode/number/retries), then emit it."""
+    def _off_mailbox(self, call, report: bool = False) -> None:
+        """Run a client call (browser I/O) in a greenlet. A failure is logged and, with
+        ``report``, told back as a :class:`ClientDisconnected`."""
+        def run():
+            try:
+                call()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("%s: %s failed: %s", self, getattr(call, "__name__", call), exc)
+                if report:
+                    self.actor_ref.tell(ClientDisconnected(f"{exc}"))
+        self.spawn(run)
+
+    def _set_status(self, status: str, tier: str | None = None, **fields) -> None:
+        """Persist the connection's status (and qrcode/number/retries), then emit it (with
+        ``tier``, soft|hard, while reconnecting: event only, not a column)."""
         self.status = status
-        values = {"status": status, "updated_at": utcnow()}
+        now = utcnow()
+        values = {"status": status, "updated_at": now}
         values.update(fields)
         try:
             with db.write():
                 Whatsapp.update(**values).where(Whatsapp.id == self.whatsapp_id).execute()
         except Exception as exc:  # noqa: BLE001 - the status is still emitted; the row catches up
             log.warning("%s: status %s not saved: %s", self, status, exc)
-        data = {"id": self.whatsapp_id, "status": status}
+        data = {"id": self.whatsapp_id, "status": status, "updatedAt": iso(now)}
         data.update({_camel(k): v for k, v in fields.items()})
+        if tier is not None:
+            data["tier"] = tier
         events.publish(self.system, self.tenant_id, "session.updated", data)
 
     def _row_json(self) -> dict:

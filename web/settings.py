@@ -41,6 +41,11 @@ class Settings:
     ws_replay: int = 2000
     ticket_idle: float = 300.0
     sim_pair_delay: float = 2.0
+    sim_qr_interval: float = 20.0
+    whatsapp_web_url: str = "https://web.whatsapp.com/"
+    whatsapp_profiles_dir: str = "data/wa-profiles"
+    chromium_path: str = "/usr/bin/chromium"
+    chromedriver_path: str = "/usr/bin/chromedriver"
     sim_state: str = ""  # "" → beside the SQLite file, or data/sim-network.jsonl
     log_level: str = "INFO"
 
@@ -85,6 +90,12 @@ def from_env() -> Settings:
         ws_replay=_int("TT_WS_REPLAY", d.ws_replay),
         ticket_idle=_float("TT_TICKET_IDLE", d.ticket_idle),
         sim_pair_delay=_float("TT_SIM_PAIR_DELAY", d.sim_pair_delay),
+        sim_qr_interval=_float("TT_SIM_QR_INTERVAL", d.sim_qr_interval),
+        whatsapp_web_url=os.environ.get("TT_WHATSAPP_WEB_URL") or d.whatsapp_web_url,
+        whatsapp_profiles_dir=(os.environ.get("TT_WHATSAPP_PROFILES_DIR")
+                               or d.whatsapp_profiles_dir),
+        chromium_path=os.environ.get("TT_CHROMIUM") or d.chromium_path,
+        chromedriver_path=os.environ.get("TT_CHROMEDRIVER") or d.chromedriver_path,
         sim_state=os.environ.get("TT_SIM_STATE", d.sim_state),
         log_level=os.environ.get("TT_LOG_LEVEL") or d.log_level,
     )

@@ -23,6 +23,8 @@ TIMEOUT = "TIMEOUT"
 CONFLICT = "CONFLICT"
 UNPAIRED = "UNPAIRED"
 DISCONNECTED = "DISCONNECTED"
+LOGOUT = "LOGOUT"              # the phone unlinked us; a QR follows
+RECONNECTING = "RECONNECTING"  # the session's progressive reconnect loop is running
 
 
 class ClientError(Exception):
@@ -31,6 +33,10 @@ class ClientError(Exception):
 
 class NotConnected(ClientError):
     """The client is not in a state to do this (not paired, reconnecting, logged out)."""
+
+
+class NotPaired(NotConnected):
+    """The saved login is gone: only scanning a new QR helps (never retried in a loop)."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,8 @@ class WhatsAppClient(abc.ABC):
     @abc.abstractmethod
     def reconnect(self, hard: bool = False) -> None:
         """Soft: re-inject/reload the page. Hard: restart the browser on the same profile.
-        Never deletes the saved login. Raises ClientError when it did not come back."""
+        Returns once CONNECTED again (``ClientReady`` was reported). Never deletes the saved
+        login. Raises NotPaired when a QR shows instead, ClientError when it did not come back."""
 
     @abc.abstractmethod
     def logout(self) -> None:

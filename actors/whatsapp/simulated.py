@@ -10,7 +10,14 @@ WhatsApp's servers and the customers' phones for every connection of the process
 - faults (:meth:`PhoneNetwork.set_faults`): ``fail_sends`` N next sends fail; ``hang_sends``
   blocks sends past any timeout until cleared; ``ghost`` keeps the
   state CONNECTED while nothing flows and the profile picture fails (a false connection);
-  ``profile_pic`` ok|error|hang; ``logout`` logs the phone out remotely.
+  ``profile_pic`` ok|error|hang; ``logout`` logs the phone out remotely; ``acks`` auto|none
+  (the server ack 1 comes, or never does);
+- the "browser": :meth:`PhoneNetwork.reload` reloads the page (OPENING, then ready again),
+  :meth:`PhoneNetwork.crash` kills it (every call fails until a hard reconnect); a QR is replaced
+  every ``qr_interval`` s (:meth:`PhoneNetwork.rotate_qr`: now).
+
+Same behaviours as the selenium client against the WhatsApp Web simulator page: one contract
+suite runs over both (``tests/test_whatsapp_contract.py``).
 """
 from __future__ import annotations
 
@@ -25,10 +32,11 @@ from dataclasses import dataclass, field
 
 import gevent
 
-from actors.messages import (ClientAck, ClientLoggedOut, ClientMessage, ClientQr, ClientReady,
-                             ClientState, Media, WaMessage)
-from actors.whatsapp.client import (CONNECTED, DISCONNECTED, OPENING, QRCODE, ClientError,
-                                    NotConnected, SendReceipt, WhatsAppClient)
+from actors.messages import (ClientAck, ClientDisconnected, ClientLoggedOut, ClientMessage,
+                             ClientQr, ClientReady, ClientState, Media, WaMessage)
+from actors.whatsapp.client import (CONNECTED, DISCONNECTED, OPENING, PAIRING, QRCODE,
+                                    ClientError, NotConnected, NotPaired, SendReceipt,
+                                    WhatsAppClient)
 
 
 @dataclass
@@ -40,6 +48,7 @@ class Phone:
     paired: bool = False
     fail_sends: int = 0
     hang_sends: bool = False
+    acks: str = "auto"
     ghost: bool = False
     profile_pic: str = "ok"
     sent: list[dict] = field(default_factory=list)
@@ -52,12 +61,15 @@ class PhoneNetwork:
 
     ``pair_delay`` (seconds) is how long a QR waits before the simulated phone scans it by itself
     (a negative value: only :meth:`scan` pairs). ``ack_delay`` (seconds) is the server ack's delay.
+    ``qr_interval`` (seconds) is how long a QR lives before a new one replaces it (<= 0: never).
     """
 
     def __init__(self, pair_delay: float = 2.0, ack_delay: float = 0.05,
-                 unread_limit: int = 200, state_path: str | None = None) -> None:
+                 unread_limit: int = 200, state_path: str | None = None,
+                 qr_interval: float = 20.0) -> None:
         self.pair_delay = pair_delay
         self.ack_delay = ack_delay
+        self.qr_interval = qr_interval
         self.unread_limit = unread_limit
         self._phones: dict[int, Phone] = {}
         self._ids = itertools.count(1)
@@ -118,10 +130,12 @@ class PhoneNetwork:
 
     def incoming(self, whatsapp_id: int, number: str, body: str = "", name: str | None = None,
                  wa_id: str | None = None, type: str | None = None,
-                 media: dict | None = None, quoted_wa_id: str | None = None) -> str:
+                 media: dict | None = None, quoted_wa_id: str | None = None,
+                 live: bool = True) -> str:
         """A customer's message reaches our number. Returns its WhatsApp id.
 
         ``media`` is ``{mimetype, data (base64), filename?}``. Raises ValueError on bad base64.
+        ``live=False`` only adds it to the chat's unread backlog (what SyncUnread reads).
         """
         attachment = None
         if media:
@@ -136,7 +150,7 @@ class PhoneNetwork:
         chat = phone.unread.setdefault(number, collections.deque(maxlen=self.unread_limit))
         chat.append(message)
         client = phone.client
-        if client is not None and client.live():
+        if live and client is not None and client.live():
             client.on_event(ClientMessage(_without_data(message)))
         return message.wa_id
 
@@ -161,10 +175,37 @@ class PhoneNetwork:
         phone.client._paired()
         return True
 
+    def rotate_qr(self, whatsapp_id: int) -> bool:
+        """A new QR replaces the one on screen now. False when no QR is waiting."""
+        phone = self.phone(whatsapp_id)
+        if phone.client is None or phone.client._state != QRCODE:
+            return False
+        phone.client._show_qr()
+        return True
+
+    def reload(self, whatsapp_id: int) -> bool:
+        """The page reloads by itself: OPENING, then ready again (or a QR). False: no page."""
+        phone = self.phone(whatsapp_id)
+        if phone.client is None or phone.client._crashed:
+            return False
+        phone.client._reload()
+        return True
+
+    def crash(self, whatsapp_id: int) -> bool:
+        """The browser dies: every call fails until a hard reconnect. False: no browser."""
+        phone = self.phone(whatsapp_id)
+        if phone.client is None:
+            return False
+        phone.client._crash()
+        return True
+
     def set_faults(self, whatsapp_id: int, fail_sends: int | None = None,
                    ghost: bool | None = None, profile_pic: str | None = None,
-                   logout: bool = False, hang_sends: bool | None = None) -> dict:
+                   logout: bool = False, hang_sends: bool | None = None,
+                   acks: str | None = None) -> dict:
         phone = self.phone(whatsapp_id)
+        if acks is not None:
+            phone.acks = acks
         if fail_sends is not None:
             phone.fail_sends = fail_sends
         if hang_sends is not None:
@@ -179,7 +220,7 @@ class PhoneNetwork:
                 phone.client._remote_logout()
         return {"failSends": phone.fail_sends, "ghostDisconnect": phone.ghost,
                 "profilePic": phone.profile_pic, "paired": phone.paired,
-                "hangSends": phone.hang_sends}
+                "hangSends": phone.hang_sends, "acks": phone.acks}
 
 
 class SimulatedClient(WhatsAppClient):
@@ -191,12 +232,19 @@ class SimulatedClient(WhatsAppClient):
         self.phone = network.phone(whatsapp_id)
         self._state = DISCONNECTED
         self._pairing: gevent.Greenlet | None = None
+        self._rotating: gevent.Greenlet | None = None
+        self._crashed = False
 
     def live(self) -> bool:
-        return self._state == CONNECTED and not self.phone.ghost
+        return self._state == CONNECTED and not self.phone.ghost and not self._crashed
+
+    def _alive(self) -> None:
+        if self._crashed:
+            raise ClientError("browser: not connected to DevTools (the browser is gone)")
 
     def start(self) -> None:
         self.phone.client = self
+        self._crashed = False
         self._set_state(OPENING)
         if self.phone.paired:
             self._ready()
@@ -211,15 +259,40 @@ class SimulatedClient(WhatsAppClient):
         self._state = QRCODE
         qr = f"2@{uuid.uuid4().hex},{self.phone.number},sim"
         self.on_event(ClientQr(qr))
-        if self._pairing is not None:
-            self._pairing.kill(block=False)
+        self._kill_timers()
         if self.network.pair_delay >= 0:
             self._pairing = gevent.spawn_later(self.network.pair_delay, self._paired)
+        if self.network.qr_interval > 0:
+            self._rotating = gevent.spawn_later(self.network.qr_interval, self._rotate)
+
+    def _rotate(self) -> None:
+        if self._state == QRCODE and not self._crashed:
+            self._rotating = None  # _show_qr must not kill the greenlet it runs in
+            self._show_qr()
+
+    def _kill_timers(self) -> None:
+        for timer in (self._pairing, self._rotating):
+            if timer is not None and timer is not gevent.getcurrent():
+                timer.kill(block=False)
+        self._pairing = self._rotating = None
 
     def _paired(self) -> None:
         if self._state == QRCODE:
+            self._kill_timers()
             self.network.set_paired(self.phone, True)
+            self._set_state(PAIRING)
             self._ready()
+
+    def _reload(self) -> None:
+        self.phone.ghost = False
+        self._set_state(OPENING)
+        self._ready() if self.phone.paired else self._show_qr()
+
+    def _crash(self) -> None:
+        self._kill_timers()
+        self._crashed = True
+        self._state = DISCONNECTED
+        self.on_event(ClientDisconnected("browser: not connected to DevTools"))
 
     def _ready(self) -> None:
         self._state = CONNECTED
@@ -231,10 +304,11 @@ class SimulatedClient(WhatsAppClient):
         self._show_qr()
 
     def state(self) -> str:
+        self._alive()
         return self._state
 
     def verify_real_connection(self, timeout: float) -> bool:
-        if self._state != CONNECTED:
+        if self._state != CONNECTED or self._crashed:
             return False
         mode = "error" if self.phone.ghost else self.phone.profile_pic
         if mode == "hang":
@@ -243,6 +317,7 @@ class SimulatedClient(WhatsAppClient):
         return mode == "ok"
 
     def send(self, to, body, media=None, quoted_wa_id=None, timeout=30.0) -> SendReceipt:
+        self._alive()
         if self._state != CONNECTED:
             raise NotConnected(f"session is {self._state}")
         if self.phone.ghost:
@@ -262,7 +337,8 @@ class SimulatedClient(WhatsAppClient):
         if quoted_wa_id:
             item["quotedMsgId"] = quoted_wa_id
         self.network.record_sent(self.phone, item)
-        gevent.spawn_later(self.network.ack_delay, self._server_ack, wa_id)
+        if self.phone.acks == "auto":
+            gevent.spawn_later(self.network.ack_delay, self._server_ack, wa_id)
         return SendReceipt(wa_id, 0)
 
     def _server_ack(self, wa_id: str) -> None:
@@ -270,6 +346,7 @@ class SimulatedClient(WhatsAppClient):
             self.on_event(ClientAck(wa_id, 1))
 
     def get_unread(self, limit_per_chat: int = 100) -> list[WaMessage]:
+        self._alive()
         if not self.live():
             raise NotConnected(f"session is {self._state}")
         messages = []
@@ -285,8 +362,13 @@ class SimulatedClient(WhatsAppClient):
         raise ClientError("media no longer available")
 
     def reconnect(self, hard: bool = False) -> None:
+        if self._crashed and not hard:
+            raise ClientError("the browser is gone (a restart is needed)")
+        self._crashed = False
         if not self.phone.paired:
-            raise NotConnected("not paired")
+            self.phone.client = self
+            self._show_qr()
+            raise NotPaired("not paired: the page shows a QR code")
         self.phone.ghost = False
         self.phone.client = self
         self._set_state(OPENING)
@@ -295,8 +377,7 @@ class SimulatedClient(WhatsAppClient):
     def logout(self) -> None:
         self.network.set_paired(self.phone, False)
         self._state = DISCONNECTED
-        if self._pairing is not None:
-            self._pairing.kill(block=False)
+        self._kill_timers()
 
     def new_qr(self) -> None:
         self.network.set_paired(self.phone, False)
@@ -304,8 +385,7 @@ class SimulatedClient(WhatsAppClient):
         self._show_qr()
 
     def stop(self) -> None:
-        if self._pairing is not None:
-            self._pairing.kill(block=False)
+        self._kill_timers()
         self._state = DISCONNECTED
         if self.phone.client is self:
             self.phone.client = None
