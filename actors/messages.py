@@ -131,6 +131,7 @@ class ReconnectResult(Event):
     attempt: int
     ok: bool
     error: str = ""
+    not_paired: bool = False  # the saved login is gone (a QR shows): the loop stops
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,11 @@ class SendDue(Event):
 @dataclass(frozen=True)
 class RetryDue(Event):
     job: SendJob
+
+
+@dataclass(frozen=True)
+class Drain(Command):
+    """System → sender at shutdown: start nothing new; answers True once no send is in flight."""
 
 
 @dataclass(frozen=True)
@@ -284,3 +290,48 @@ class Subscribe(Command):
 class Unsubscribe(Event):
     subscriber: Any
     room: str | None = None  # None: every room
+
+
+# --- CampaignActor (one per connection that runs campaigns) ----------------------------------
+
+@dataclass(frozen=True)
+class CampaignControl(Command):
+    """Web → campaign actor: ``action`` is start | pause | resume | cancel. Returns the campaign
+    JSON; raises NotFound / Conflict ``ERR_CAMPAIGN_STATE`` (see ``storage.campaigns``)."""
+
+    tenant_id: int
+    campaign_id: int
+    action: str
+
+
+@dataclass(frozen=True)
+class CampaignWake(Event):
+    """The campaign's next moment came (its gap, start time, window or new day): try to send."""
+
+    campaign_id: int
+
+
+@dataclass(frozen=True)
+class CampaignMessageChanged(Event):
+    """Sender / ack path → campaign actor: a campaign message row changed (sent, failed, ack)."""
+
+    message_id: str
+
+
+@dataclass(frozen=True)
+class CustomerMessage(Event):
+    """Session → campaign actor: a customer wrote to this connection (a reply, maybe opt-out)."""
+
+    contact_id: int
+    body: str
+
+
+@dataclass(frozen=True)
+class CampaignFlush(Event):
+    """Emit ``campaign.updated`` for the campaigns that changed since the last flush."""
+
+
+@dataclass(frozen=True)
+class CampaignCheck(Event):
+    """Wall-clock safety net: re-read sends still in flight (a lost notification must not stall
+    a campaign)."""

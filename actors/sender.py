@@ -5,7 +5,9 @@ number with random jitter, 0 disables the throttle), asks its :class:`SessionAct
 a time, and records the outcome on the row: ``sent`` with WhatsApp's id and ack, or — after
 ``send_retries`` retries with ``backoff.expo`` delays, scheduled as messages to itself — ``failed``
 with ack -1. A job whose row is no longer ``pending`` is acknowledged without sending (at-least-
-once delivery from the queue never becomes a duplicate send here). Every change is an event.
+once delivery from the queue never becomes a duplicate send here; a campaign send revoked by
+pause or cancel is such a row). Every change is an event; a campaign send has no ticket and
+reports to its campaign actor instead (``campaign.updated``).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import time
 
 from actors import events
 from actors.base import Actor, expo_delays, handles
-from actors.messages import (JobArrived, RetryDue, SendDue, SendOverdue, SendRequest,
+from actors.messages import (Drain, JobArrived, RetryDue, SendDue, SendOverdue, SendRequest,
                              SendResult, SentRecorded)
 from storage import db, messages
 from storage.jobs import SendJob
@@ -39,6 +41,7 @@ class SenderActor(Actor):
         self.wake_scheduled = False
         self.in_flight_since = 0.0
         self.overdue_armed = False
+        self.draining = False
         self.delays: dict[str, object] = {}
 
     def __str__(self) -> str:
@@ -66,9 +69,14 @@ class SenderActor(Actor):
         base = 60.0 / rate
         return base * random.uniform(1.0, 1.0 + self.config.send_jitter)
 
+    @handles(Drain)
+    def on_drain(self, msg: Drain) -> bool:
+        self.draining = True
+        return self.in_flight is None
+
     def _pump(self) -> None:
         """Start the next send if nothing is in flight and the throttle allows it."""
-        while self.in_flight is None and self.jobs:
+        while self.in_flight is None and self.jobs and not self.draining:
             wait = self.next_send_at - time.monotonic()
             if wait > 0:
                 if not self.wake_scheduled:
@@ -133,9 +141,9 @@ class SenderActor(Actor):
             self.delays.pop(job.message_id, None)
             self.system.ack_job(job)
             self.system.session(self.whatsapp_id).tell(SentRecorded(msg.wa_id))
+            self.system.metrics.outbound_sent.inc()
             if row is not None:
-                events.publish(self.system, job.tenant_id, "message.updated", message_json(row),
-                               row.ticket_id)
+                self._changed(row)
             return
         if msg.not_connected:
             log.info("%s: session not ready (%s); job %s waits", self, msg.error, job.message_id)
@@ -146,9 +154,11 @@ class SenderActor(Actor):
                 Message.id == job.message_id).scalar() or 0
             final = attempts + 1 > self.config.send_retries
             row = messages.mark_attempt_failed(job.message_id, msg.error, final)
+        self.system.metrics.send_attempts_failed.inc()
         if row is not None:
-            events.publish(self.system, job.tenant_id, "message.updated", message_json(row),
-                           row.ticket_id)
+            self._changed(row)
+            if final:
+                self.system.metrics.outbound_failed.inc()
         if final or row is None:
             self.delays.pop(job.message_id, None)
             self.system.ack_job(job)
@@ -162,6 +172,15 @@ class SenderActor(Actor):
         log.info("%s: attempt %d of %s failed (%s); retry in %.2fs", self, attempts + 1,
                  job.message_id, msg.error, delay)
         self.tell_later(delay, RetryDue(job))
+
+    def _changed(self, row: Message) -> None:
+        """Tell who follows the row: a ticket's message is a ``message.updated`` event; a
+        campaign send (no ticket) moves its recipient through the campaign actor instead."""
+        if row.send_type != "campaign":
+            events.publish(self.system, row.tenant_id, "message.updated", message_json(row),
+                           row.ticket_id)
+        elif row.status != "pending":
+            self.system.campaign_message_changed(row)
 
     def on_event_error(self, message, exc: Exception) -> None:
         """The database failed while recording: the row stays pending; the sweep re-enqueues it."""

@@ -1,7 +1,9 @@
 """The composition root: starts actors in dependency order, finds them by key, restarts the dead,
 stops them all in reverse. Nothing else holds global state.
 
-Order: rooms (on demand) ← sessions ← senders ← tickets (on demand). ``stop()`` reverses it.
+Order: rooms (on demand) ← sessions ← senders ← tickets (on demand) ← campaign actors (one per
+connection, on demand; at start, one for each connection with a running campaign, which resumes
+it from the database). ``stop()`` reverses it.
 Lookups are dicts by key (Pykka's ``ActorRegistry`` scans a list: 0.5 ms a lookup at 10k actors).
 A ref found dead is replaced by a fresh actor on the next lookup.
 """
@@ -10,20 +12,25 @@ from __future__ import annotations
 import datetime
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 import gevent
 import gevent.lock
 import gevent.monkey
+import pykka
 
 from actors import events
-from actors.messages import JobArrived, Media
+from actors.campaign import CampaignActor
+from actors.campaign_schedule import Clock
+from actors.messages import CampaignMessageChanged, CustomerMessage, Drain, JobArrived, Media
+from actors.metrics import Metrics
 from actors.room import TenantRoomActor
 from actors.sender import SenderActor
 from actors.session import SessionActor
 from actors.ticket import TicketActor
 from actors.whatsapp.client import DISCONNECTED
-from storage import db, messages
+from storage import campaigns, db, messages
 from storage.jobs import EmbeddedJobQueue, SendJob
 from storage.models import Whatsapp, utcnow
 from storage.serialize import message_json
@@ -71,18 +78,24 @@ class SystemConfig:
 
 
 class ActorSystem:
-    """Holds every actor ref by key. ``client_factory(whatsapp_id, on_event)`` makes clients."""
+    """Holds every actor ref by key. ``client_factory(whatsapp_id, on_event)`` makes clients;
+    ``clock`` (``now()``, ``call_later()``) paces the campaigns (tests pass a manual one)."""
 
-    def __init__(self, config: SystemConfig, client_factory, job_queue=None) -> None:
+    def __init__(self, config: SystemConfig, client_factory, job_queue=None,
+                 clock=None) -> None:
         self.config = config
+        self.clock = clock or Clock()
         self.client_factory = client_factory
         self.queue = job_queue or EmbeddedJobQueue()
         self.rooms: dict[int, object] = {}
         self.sessions: dict[int, object] = {}
         self.senders: dict[int, object] = {}
         self.tickets: dict[int, object] = {}
+        self.campaigners: dict[int, object] = {}
+        self.stopping = False
         self._lock = gevent.lock.RLock()
         self._sweeper: gevent.Greenlet | None = None
+        self.metrics = Metrics(self)
         self.started = False
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -95,14 +108,32 @@ class ActorSystem:
                         .where(Whatsapp.is_deleted == False).tuples())  # noqa: E712
         for whatsapp_id, tenant_id, status in rows:
             self.start_connection(whatsapp_id, tenant_id, resume=status != DISCONNECTED)
+        with db.unit_of_work():
+            running = campaigns.running_connections()
+        for whatsapp_id, tenant_id in running:
+            self.campaigner(whatsapp_id, tenant_id)
         self.started = True
         self._sweeper = gevent.spawn(self._sweep_forever)
         return self
 
     def stop(self) -> None:
+        """Stop every actor, in reverse dependency order. Senders first finish the send in
+        flight (up to 5 s) so that a graceful restart does not send anything twice."""
+        self.stopping = True  # from here on, lookups never start an actor again
         if self._sweeper is not None:
             self._sweeper.kill()
-        for table in (self.tickets, self.senders, self.sessions, self.rooms):
+        deadline = time.monotonic() + 5.0
+        for sender in list(self.senders.values()):
+            if time.monotonic() > deadline:
+                break
+            try:
+                while sender.is_alive() and not sender.ask(Drain(), timeout=1):
+                    if time.monotonic() > deadline:
+                        break
+                    gevent.sleep(0.05)
+            except Exception:  # noqa: BLE001
+                pass
+        for table in (self.campaigners, self.tickets, self.senders, self.sessions, self.rooms):
             for ref in list(table.values()):
                 try:
                     ref.stop(block=True, timeout=5)
@@ -125,6 +156,8 @@ class ActorSystem:
         ref = table.get(key)
         if ref is not None and ref.is_alive():
             return ref
+        if self.stopping:
+            raise pykka.ActorDeadError(f"the actor system is stopping: no new actor for {key}")
         with self._lock:
             ref = table.get(key)
             if ref is None or not ref.is_alive():
@@ -152,6 +185,17 @@ class ActorSystem:
     def ticket(self, ticket_id: int):
         return self._get(self.tickets, ticket_id, lambda: TicketActor.start(self, ticket_id))
 
+    def campaigner(self, whatsapp_id: int, tenant_id: int | None = None):
+        """The connection's :class:`CampaignActor` (it resumes its running campaigns)."""
+        def start():
+            tenant = tenant_id
+            if tenant is None:
+                with db.unit_of_work():
+                    tenant = (Whatsapp.select(Whatsapp.tenant)
+                              .where(Whatsapp.id == whatsapp_id).scalar())
+            return CampaignActor.start(self, whatsapp_id, tenant, self.clock)
+        return self._get(self.campaigners, whatsapp_id, start)
+
     def forget_ticket(self, ticket_id: int, ref) -> None:
         if self.tickets.get(ticket_id) is ref:
             del self.tickets[ticket_id]
@@ -172,12 +216,28 @@ class ActorSystem:
         self.queue.ack(job)
 
     def apply_ack(self, tenant_id: int, whatsapp_id: int, wa_id: str, ack: int) -> bool:
-        """Store a later ack from WhatsApp and emit ``message.ack``. False: no such message yet."""
+        """Store a later ack from WhatsApp and emit ``message.ack`` (a campaign message's ack
+        moves its recipient instead, and the campaign emits ``campaign.updated``). False: no
+        such message yet."""
         with db.unit_of_work():
             found, row = messages.apply_ack(whatsapp_id, wa_id, ack)
-        if row is not None:
+        if row is not None and row.send_type == "campaign":
+            self.campaign_message_changed(row)
+        elif row is not None:
             events.publish(self, tenant_id, "message.ack", message_json(row), row.ticket_id)
         return found
+
+    def campaign_message_changed(self, row) -> None:
+        """A campaign message row changed (sent, failed, ack): its campaign actor follows it.
+        Ignored while stopping: the row holds it, and the resumed campaign settles from rows."""
+        if not self.stopping:
+            self.campaigner(row.whatsapp_id, row.tenant_id).tell(CampaignMessageChanged(row.id))
+
+    def customer_message(self, whatsapp_id: int, tenant_id: int, contact_id: int,
+                         body: str) -> None:
+        """A customer wrote to this connection: maybe a campaign reply or an opt-out."""
+        if not self.stopping:
+            self.campaigner(whatsapp_id, tenant_id).tell(CustomerMessage(contact_id, body))
 
     def load_media(self, media_path: str, media_name: str | None) -> Media:
         import mimetypes

@@ -20,7 +20,8 @@ import peewee as pw
 from storage.db import database
 
 TICKET_STATUSES = ("pending", "open", "closed")
-MESSAGE_STATUSES = ("pending", "sent", "received", "failed")
+# ``cancelled``: a campaign send revoked by pause or cancel before it left (never sent).
+MESSAGE_STATUSES = ("pending", "sent", "received", "failed", "cancelled")
 SEND_TYPES = ("chat", "campaign", "bot", "api", "sync", "schedule")
 PROFILES = ("admin", "user")
 # WhatsApp Web's ack values (whatsapp-web.js MessageAck).
@@ -99,6 +100,7 @@ class Contact(BaseModel):
     email = pw.CharField(max_length=255, default="")
     profile_pic_url = pw.TextField(null=True)
     is_group = pw.BooleanField(default=False)
+    opted_out_at = pw.DateTimeField(null=True)  # sent a campaign's opt-out keyword (0002)
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
 
@@ -125,7 +127,8 @@ class Ticket(BaseModel):
 class Message(BaseModel):
     id = pw.CharField(primary_key=True, max_length=36, default=new_uuid)
     tenant = pw.ForeignKeyField(Tenant, backref="messages", on_delete="CASCADE")
-    ticket = pw.ForeignKeyField(Ticket, backref="messages", on_delete="CASCADE")
+    # NULL for a campaign send: it opens no ticket (migration 0002); the customer's reply does.
+    ticket = pw.ForeignKeyField(Ticket, null=True, backref="messages", on_delete="CASCADE")
     whatsapp = pw.ForeignKeyField(Whatsapp, backref="messages", on_delete="CASCADE")
     contact = pw.ForeignKeyField(Contact, null=True, backref="messages", on_delete="SET NULL")
     user = pw.ForeignKeyField(User, null=True, backref="messages", on_delete="SET NULL")
@@ -160,4 +163,61 @@ class Setting(BaseModel):
         indexes = ((("tenant", "key"), True),)
 
 
-ALL_MODELS = [Tenant, User, Queue, UserQueue, Whatsapp, Contact, Ticket, Message, Setting]
+class Campaign(BaseModel):
+    """A bulk send on one connection (``CampaignProcess``; migration 0002).
+
+    ``status``: draft → running ⇄ paused → finished | cancelled. ``message2``/``message3`` are
+    optional variants; ``start_at`` is UTC (None: as soon as started); ``delay`` and ``jitter``
+    are seconds (each gap is ``delay + uniform(0, jitter)``); ``window_start``/``window_end`` are
+    ``"HH:MM"`` in the tenant's time zone; ``daily_cap`` counts this connection's campaign sends
+    per local day, over all its campaigns.
+    """
+
+    tenant = pw.ForeignKeyField(Tenant, backref="campaigns", on_delete="CASCADE")
+    whatsapp = pw.ForeignKeyField(Whatsapp, backref="campaigns", on_delete="CASCADE")
+    name = pw.CharField(max_length=255)
+    status = pw.CharField(max_length=16, default="draft")
+    message1 = pw.TextField()
+    message2 = pw.TextField(null=True)
+    message3 = pw.TextField(null=True)
+    media_type = pw.CharField(max_length=32, null=True)
+    media_path = pw.CharField(max_length=512, null=True)
+    media_name = pw.CharField(max_length=255, null=True)
+    start_at = pw.DateTimeField(null=True)
+    delay = pw.FloatField(default=20.0)
+    jitter = pw.FloatField(default=10.0)
+    window_start = pw.CharField(max_length=5, null=True)
+    window_end = pw.CharField(max_length=5, null=True)
+    daily_cap = pw.IntegerField(null=True)
+    opt_out_keyword = pw.CharField(max_length=64, null=True)
+    started_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+
+class CampaignContact(BaseModel):
+    """One recipient of a campaign and its progress (migration 0002).
+
+    ``status``: pending → queued (its message row is in the ``SendMessages`` queue) → sent →
+    delivered → read → replied; or failed, cancelled, opted_out. A contact has at most one
+    ``message`` row ever: a send revoked by pause is re-armed on resume, never duplicated.
+    """
+
+    campaign = pw.ForeignKeyField(Campaign, backref="contacts", on_delete="CASCADE")
+    contact = pw.ForeignKeyField(Contact, backref="campaign_contacts", on_delete="CASCADE")
+    name = pw.CharField(max_length=255, default="")
+    status = pw.CharField(max_length=16, default="pending")
+    variant = pw.SmallIntegerField(null=True)
+    message = pw.ForeignKeyField(Message, null=True, unique=True, on_delete="SET NULL")
+    queued_at = pw.DateTimeField(null=True)
+    replied_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+    updated_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("campaign", "contact"), True),)
+
+
+ALL_MODELS = [Tenant, User, Queue, UserQueue, Whatsapp, Contact, Ticket, Message, Setting,
+              Campaign, CampaignContact]

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 def create_app(runtime):
     """The Flask app around a booted :class:`web.runtime.Runtime`."""
-    from flask import Flask, jsonify, redirect
+    from flask import Flask, redirect
 
-    from storage import db
-    from storage.models import Tenant
-    from web import auth, contacts, errors, messages, public, sim, socket, tickets, whatsapp
+    from web import (auth, contacts, errors, messages, meta, public, sim, socket, tickets,
+                     whatsapp)
 
     settings = runtime.settings
     app = Flask(__name__, static_folder="static", static_url_path="/static")
@@ -26,30 +25,19 @@ def create_app(runtime):
     app.json.sort_keys = False
     app.extensions["tiktickets"] = runtime
     errors.init_app(app)
-    for blueprint in (auth.bp, tickets.bp, messages.bp, contacts.bp, whatsapp.bp, public.bp):
+    for blueprint in (meta.bp, auth.bp, tickets.bp, messages.bp, contacts.bp, whatsapp.bp,
+                      public.bp):
         app.register_blueprint(blueprint)
+    from web import queues, users  # the dashboard's pickers (issue 4)
+
+    app.register_blueprint(users.bp)
+    app.register_blueprint(queues.bp)
+    from web import campaigns  # CampaignProcess (issue 6)
+
+    app.register_blueprint(campaigns.bp)
     if runtime.network is not None:
         app.register_blueprint(sim.bp)
     socket.init_app(app)
-
-    @app.get("/health")
-    def health():
-        """``{status, database, queue: {kind, status}, actors}``: 200 when every dependency
-        answers, 503 otherwise (the body says which one failed)."""
-        try:
-            with db.unit_of_work():
-                Tenant.select().limit(1).execute()
-            database = "ok"
-        except Exception as exc:  # noqa: BLE001 - reported, not raised
-            database = f"error: {type(exc).__name__}"
-        queue = runtime.system.queue
-        kind = "redis" if hasattr(queue, "redis") else "embedded"
-        queue_state = "ok" if queue.ping() else "error: unreachable"
-        ok = database == "ok" and queue_state == "ok"
-        body = {"status": "ok" if ok else "degraded", "database": database,
-                "queue": {"kind": kind, "status": queue_state},
-                "actors": runtime.system.live_actors()}
-        return jsonify(body), 200 if ok else 503
 
     @app.get("/")
     def index():

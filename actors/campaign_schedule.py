@@ -1,0 +1,105 @@
+"""The campaign's calendar: an injectable clock, the daily window, the cap's day, gaps, templates.
+
+Pure functions of their arguments (times are naive UTC ``datetime`` values, like the database's;
+windows are ``"HH:MM"`` in the tenant's zone), except :class:`Clock`, the only place that reads
+real time or arms real timers — tests pass a manual clock instead and never sleep.
+"""
+from __future__ import annotations
+
+import datetime
+import random
+import re
+import zoneinfo
+
+import gevent
+
+from storage.models import utcnow
+
+UTC = datetime.timezone.utc
+_PLACEHOLDER = re.compile(r"\{\{\s*(name|greeting)\s*\}\}")
+
+
+class Clock:
+    """Real time. ``now()``: naive UTC. ``call_later(seconds, fn)``: a gevent timer; returns a
+    handle with ``cancel()``. A test clock has the same two methods and moves when told."""
+
+    def now(self) -> datetime.datetime:
+        return utcnow()
+
+    def call_later(self, seconds: float, fn) -> "_Timer":
+        return _Timer(gevent.spawn_later(max(0.0, seconds), fn))
+
+
+class _Timer:
+    def __init__(self, greenlet: gevent.Greenlet) -> None:
+        self.greenlet = greenlet
+
+    def cancel(self) -> None:
+        self.greenlet.kill(block=False)
+
+
+def parse_hhmm(text: str) -> int:
+    """``"HH:MM"`` → minutes after midnight. Raises ValueError."""
+    match = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", text or "")
+    if not match:
+        raise ValueError(f"{text!r} is not a HH:MM time")
+    return int(match.group(1)) * 60 + int(match.group(2))
+
+
+def local(now: datetime.datetime, tz: zoneinfo.ZoneInfo) -> datetime.datetime:
+    return now.replace(tzinfo=UTC).astimezone(tz)
+
+
+def _utc(moment: datetime.datetime) -> datetime.datetime:
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def window_wait(now: datetime.datetime, tz: zoneinfo.ZoneInfo, start: str | None,
+                end: str | None) -> datetime.datetime | None:
+    """None when ``now`` is inside the daily window ``[start, end)`` (local time; ``start >
+    end`` crosses midnight; no window or ``start == end``: always open); else the UTC time the
+    window next opens."""
+    if not start or not end or start == end:
+        return None
+    opens, closes = parse_hhmm(start), parse_hhmm(end)
+    here = local(now, tz)
+    minute = here.hour * 60 + here.minute + here.second / 60
+    inside = opens <= minute < closes if opens < closes else (minute >= opens or minute < closes)
+    if inside:
+        return None
+    day = here.date() if minute < opens else here.date() + datetime.timedelta(days=1)
+    return _utc(datetime.datetime.combine(day, datetime.time(opens // 60, opens % 60), tz))
+
+
+def day_bounds(now: datetime.datetime,
+               tz: zoneinfo.ZoneInfo) -> tuple[datetime.datetime, datetime.datetime]:
+    """The UTC ``[start, end)`` of the local day that contains ``now`` (the daily cap's day)."""
+    today = local(now, tz).date()
+    start = datetime.datetime.combine(today, datetime.time(), tz)
+    end = datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time(), tz)
+    return _utc(start), _utc(end)
+
+
+def gap(delay: float, jitter: float, rng: random.Random) -> float:
+    """Seconds between two recipients: ``delay`` plus ``uniform(0, jitter)`` — the delay is a
+    floor, the jitter only adds (so no two sends are ever closer than ``delay``)."""
+    return max(0.0, delay) + rng.uniform(0.0, max(0.0, jitter))
+
+
+def greeting(now: datetime.datetime, tz: zoneinfo.ZoneInfo) -> str:
+    """``{{greeting}}``: Bom dia (05–11h), Boa tarde (12–17h), Boa noite — local time."""
+    hour = local(now, tz).hour
+    return "Bom dia" if 5 <= hour < 12 else "Boa tarde" if 12 <= hour < 18 else "Boa noite"
+
+
+def render(template: str, name: str, greeting_text: str) -> str:
+    """Fill ``{{name}}`` and ``{{greeting}}`` (spaces inside the braces allowed); other text,
+    including unknown ``{{…}}``, is left as written."""
+    values = {"name": name, "greeting": greeting_text}
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def pick_variant(messages: list[str | None], rng: random.Random) -> tuple[int, str]:
+    """One of the non-empty variants at random: ``(1-based variant number, template)``."""
+    present = [(n, text) for n, text in enumerate(messages, 1) if text]
+    return rng.choice(present)

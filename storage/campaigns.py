@@ -1,0 +1,225 @@
+"""Campaign rows (``CampaignProcess``): create / edit / delete, the state machine, counters, JSON.
+
+States: ``draft`` → ``running`` ⇄ ``paused`` → ``finished`` | ``cancelled``. Every web-facing
+function takes ``tenant_id`` and filters on it: another tenant's campaign is NotFound
+``ERR_NO_CAMPAIGN_FOUND``. A state change that the current state does not allow is Conflict
+``ERR_CAMPAIGN_STATE``. Only the connection's :class:`~actors.campaign.CampaignActor` calls
+:func:`transition` (it owns running campaigns); the web edits drafts and paused campaigns.
+
+Pause and cancel *revoke* the campaign's queued sends in the same transaction: the message row
+goes ``pending`` → ``cancelled``, and the sender skips a job whose row is no longer ``pending``.
+A revoked row stays linked to its recipient; resume re-arms that same row (see
+:mod:`storage.campaign_contacts`), so a recipient never gets two message rows.
+"""
+from __future__ import annotations
+
+import datetime
+import logging
+import zoneinfo
+
+import peewee as pw
+
+from storage import campaign_contacts as recipients
+from storage import db
+from storage.errors import Conflict, NotFound
+from storage.models import Campaign, CampaignContact, Message, Setting, utcnow
+from storage.serialize import iso
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 40
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+EDITABLE = ("draft", "paused")
+COUNTER_KEYS = ("pending", "queued", "sent", "delivered", "read", "replied", "failed",
+                "cancelled", "opted_out")
+_ALLOWED = {"start": ("draft",), "pause": ("running",), "resume": ("paused",),
+            "cancel": ("draft", "running", "paused")}
+_TARGET = {"start": "running", "pause": "paused", "resume": "running", "cancel": "cancelled"}
+
+
+def tenant_timezone(tenant_id: int) -> zoneinfo.ZoneInfo:
+    """The tenant's time zone: setting ``timezone`` (an IANA name), else America/Sao_Paulo."""
+    name = (Setting.select(Setting.value)
+            .where(Setting.tenant == tenant_id, Setting.key == "timezone").scalar())
+    try:
+        return zoneinfo.ZoneInfo(name or DEFAULT_TIMEZONE)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        log.warning("tenant %s: unknown time zone %r; using %s", tenant_id, name,
+                    DEFAULT_TIMEZONE)
+        return zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)
+
+
+# --- the web's side: drafts ---------------------------------------------------------------------
+
+def get_campaign(tenant_id: int, campaign_id: int) -> Campaign:
+    found = Campaign.get_or_none(Campaign.id == campaign_id, Campaign.tenant == tenant_id)
+    if found is None:
+        raise NotFound("campaign not found", "ERR_NO_CAMPAIGN_FOUND")
+    return found
+
+
+def list_campaigns(tenant_id: int, page: int = 1,
+                   page_size: int = PAGE_SIZE) -> tuple[list[Campaign], int]:
+    """A page of the tenant's campaigns, newest first. Returns ``(campaigns, count)``."""
+    query = Campaign.select().where(Campaign.tenant == tenant_id)
+    return list(query.order_by(Campaign.id.desc()).paginate(page, page_size)), query.count()
+
+
+def create_campaign(tenant_id: int, **fields) -> Campaign:
+    """A ``draft``. ``fields`` are :class:`~storage.models.Campaign` columns, already validated;
+    ``whatsapp`` must be the tenant's connection (the caller checks)."""
+    with db.write():
+        return Campaign.create(tenant=tenant_id, status="draft", **fields)
+
+
+def update_campaign(tenant_id: int, campaign_id: int, **fields) -> Campaign:
+    """Change a draft or paused campaign (Conflict ``ERR_CAMPAIGN_STATE`` otherwise)."""
+    with db.write():
+        campaign = _locked(tenant_id, campaign_id)
+        _require(campaign, EDITABLE, "edit")
+        for name, value in fields.items():
+            setattr(campaign, name, value)
+        campaign.updated_at = utcnow()
+        campaign.save()
+        return campaign
+
+
+def delete_campaign(tenant_id: int, campaign_id: int) -> Campaign:
+    """Delete a campaign that is not running (pause or cancel it first). Its message rows stay."""
+    with db.write():
+        campaign = _locked(tenant_id, campaign_id)
+        _require(campaign, ("draft", "paused", "finished", "cancelled"), "delete")
+        campaign.delete_instance()
+        return campaign
+
+
+def _locked(tenant_id: int, campaign_id: int) -> Campaign:
+    """The campaign row, locked for this transaction (PostgreSQL; SQLite has one writer)."""
+    found = recipients.locked(Campaign.select().where(Campaign.id == campaign_id,
+                                                      Campaign.tenant == tenant_id)).first()
+    if found is None:
+        raise NotFound("campaign not found", "ERR_NO_CAMPAIGN_FOUND")
+    return found
+
+
+def _require(campaign: Campaign, states: tuple[str, ...], action: str) -> None:
+    if campaign.status not in states:
+        raise Conflict(f"cannot {action} a {campaign.status} campaign", "ERR_CAMPAIGN_STATE")
+
+
+# --- the actor's side: the state machine ---------------------------------------------------------
+
+def transition(tenant_id: int, campaign_id: int, action: str,
+               now: datetime.datetime) -> Campaign:
+    """``start`` | ``pause`` | ``resume`` | ``cancel``, in one transaction with its revocations.
+
+    ``now``: the campaign clock's UTC time. Raises NotFound, Conflict ``ERR_CAMPAIGN_STATE``, or
+    Conflict ``ERR_CAMPAIGN_EMPTY`` when starting a campaign without recipients.
+    """
+    with db.write():
+        campaign = _locked(tenant_id, campaign_id)
+        _require(campaign, _ALLOWED[action], action)
+        if action == "start":
+            if not CampaignContact.select().where(CampaignContact.campaign == campaign.id).exists():
+                raise Conflict("add contacts before starting", "ERR_CAMPAIGN_EMPTY")
+            campaign.started_at = now
+        if action in ("pause", "cancel"):
+            recipients.revoke(campaign.id, "pending" if action == "pause" else "cancelled", now)
+        if action == "cancel":
+            campaign.finished_at = now
+        campaign.status = _TARGET[action]
+        campaign.updated_at = utcnow()
+        campaign.save()
+        return campaign
+
+
+def finish_if_done(campaign_id: int, now: datetime.datetime) -> bool:
+    """Mark a running campaign ``finished`` once no recipient is pending or queued."""
+    with db.write():
+        campaign = recipients.locked(Campaign.select().where(Campaign.id == campaign_id)).first()
+        if campaign is None or campaign.status != "running":
+            return False
+        if (CampaignContact.select().where(CampaignContact.campaign == campaign_id,
+                                           CampaignContact.status.in_(("pending", "queued")))
+                .exists()):
+            return False
+        campaign.status, campaign.finished_at, campaign.updated_at = "finished", now, utcnow()
+        campaign.save()
+        return True
+
+
+def running_connections() -> list[tuple[int, int]]:
+    """``(whatsapp_id, tenant_id)`` of every connection with a running campaign."""
+    return list(Campaign.select(Campaign.whatsapp, Campaign.tenant)
+                .where(Campaign.status == "running").distinct().tuples())
+
+
+def running_on(whatsapp_id: int) -> list[Campaign]:
+    return list(Campaign.select().where(Campaign.whatsapp == whatsapp_id,
+                                        Campaign.status == "running").order_by(Campaign.id))
+
+
+def load(campaign_id: int) -> Campaign | None:
+    return Campaign.get_or_none(Campaign.id == campaign_id)
+
+
+# --- counters and JSON ------------------------------------------------------------------------
+
+def counters(campaign_ids: list[int]) -> dict[int, dict[str, int]]:
+    """Recipients per status for each campaign — one ``GROUP BY`` for the whole list.
+
+    Each recipient counts once, in its current status: ``{total, pending, queued, sent,
+    delivered, read, replied, failed, cancelled, optedOut}`` (a read message is not also counted
+    as delivered; ``sent + delivered + read + replied`` reached the phone).
+    """
+    if not campaign_ids:
+        return {}
+    result = {cid: dict.fromkeys(COUNTER_KEYS, 0) for cid in campaign_ids}
+    rows = (CampaignContact.select(CampaignContact.campaign, CampaignContact.status,
+                                   pw.fn.COUNT(CampaignContact.id))
+            .where(CampaignContact.campaign.in_(campaign_ids))
+            .group_by(CampaignContact.campaign, CampaignContact.status).tuples())
+    for campaign_id, status, count in rows:
+        result[campaign_id][status] = count
+    return {cid: _camel_counts(counts) for cid, counts in result.items()}
+
+
+def _camel_counts(counts: dict[str, int]) -> dict[str, int]:
+    out = {"total": sum(counts.values())}
+    out.update({("optedOut" if k == "opted_out" else k): v for k, v in counts.items()})
+    return out
+
+
+def campaign_json(campaign: Campaign, counts: dict[str, int] | None = None) -> dict:
+    """camelCase JSON; ``counts`` from :func:`counters` (queried when omitted)."""
+    if counts is None:
+        counts = counters([campaign.id])[campaign.id]
+    return {
+        "id": campaign.id,
+        "tenantId": campaign.tenant_id,
+        "whatsappId": campaign.whatsapp_id,
+        "name": campaign.name,
+        "status": campaign.status,
+        "message1": campaign.message1,
+        "message2": campaign.message2,
+        "message3": campaign.message3,
+        "mediaUrl": f"/public/{campaign.media_path}" if campaign.media_path else None,
+        "mediaType": campaign.media_type,
+        "mediaName": campaign.media_name,
+        "startAt": iso(campaign.start_at),
+        "delay": campaign.delay,
+        "jitter": campaign.jitter,
+        "windowStart": campaign.window_start,
+        "windowEnd": campaign.window_end,
+        "dailyCap": campaign.daily_cap,
+        "optOutKeyword": campaign.opt_out_keyword,
+        "startedAt": iso(campaign.started_at),
+        "finishedAt": iso(campaign.finished_at),
+        "createdAt": iso(campaign.created_at),
+        "updatedAt": iso(campaign.updated_at),
+        "counters": counts,
+    }
+
+
+def message_status(message_id: str) -> str | None:
+    return Message.select(Message.status).where(Message.id == message_id).scalar()

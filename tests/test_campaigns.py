@@ -1,0 +1,500 @@
+"""CampaignProcess: paced bulk sends through the SendMessages queue, on a manual clock.
+
+Campaign time (start, gaps, window, cap day) comes from :class:`ManualClock`: a test moves it to
+the next armed moment and never sleeps through a delay. Everything else is real: the actors, the
+queue, the sender, the simulated WhatsApp, the database.
+"""
+import datetime
+import io
+import zoneinfo
+
+import pytest
+
+from actors.campaign_schedule import day_bounds, gap, window_wait
+from actors.messages import ClientMessage, WaMessage
+from helpers import WsClient, wait_for
+from storage import db, tenants
+from storage.models import Message
+from web import create_app
+from web.runtime import Runtime, client_factory, connect_database, shutdown, system_config
+
+SAO_PAULO = zoneinfo.ZoneInfo("America/Sao_Paulo")
+T0 = datetime.datetime(2030, 1, 7, 17, 0)  # UTC: Monday 14:00 in São Paulo (UTC-3)
+
+
+class ManualClock:
+    """The campaign clock of a test: ``now()`` stands still until :meth:`advance_to`, which fires
+    the timers that came due, in order. ``armed`` records every delay asked for, in seconds."""
+
+    def __init__(self, now: datetime.datetime) -> None:
+        self._now = now
+        self.timers: list = []
+        self.armed: list[float] = []
+
+    def now(self) -> datetime.datetime:
+        return self._now
+
+    def call_later(self, seconds: float, fn):
+        self.armed.append(seconds)
+        timer = _ManualTimer(self, self._now + datetime.timedelta(seconds=max(0.0, seconds)), fn)
+        self.timers.append(timer)
+        if seconds <= 0:
+            self.advance_to(self._now)
+        return timer
+
+    def next_due(self) -> datetime.datetime | None:
+        return min((t.at for t in self.timers), default=None)
+
+    def advance_to(self, moment: datetime.datetime) -> None:
+        while self.timers and min(t.at for t in self.timers) <= moment:
+            timer = min(self.timers, key=lambda t: t.at)
+            self.timers.remove(timer)
+            self._now = max(self._now, timer.at)
+            timer.fn()
+        self._now = max(self._now, moment)
+
+    def step(self) -> datetime.datetime:
+        """Wait until the campaign arms its next moment, then move there."""
+        due = wait_for(self.next_due, message="a campaign timer")
+        self.advance_to(due)
+        return due
+
+
+class _ManualTimer:
+    def __init__(self, clock: ManualClock, at: datetime.datetime, fn) -> None:
+        self.clock, self.at, self.fn = clock, at, fn
+
+    def cancel(self) -> None:
+        if self in self.clock.timers:
+            self.clock.timers.remove(self)
+
+
+@pytest.fixture
+def clock(runtime):
+    clock = ManualClock(T0)
+    runtime.system.clock = clock  # before any campaign actor starts
+    return clock
+
+
+@pytest.fixture
+def ctx(clock, make_tenant):
+    return make_tenant()
+
+
+def _numbers(count: int, base: int = 5511970000000) -> list[str]:
+    return [str(base + i) for i in range(count)]
+
+
+def _campaign(ctx, numbers, **fields) -> int:
+    body = {"name": "Promo", "whatsappId": ctx.whatsapp_id, "message1": "Oi {{name}}",
+            "delay": 0, "jitter": 0, **fields}
+    created = ctx.api("POST", "/campaigns", body)
+    assert created.status_code == 201, created.get_json()
+    campaign_id = created.get_json()["id"]
+    contacts = [{"number": n, "name": f"Cliente {i}"} for i, n in enumerate(numbers)]
+    report = ctx.api("POST", f"/campaigns/{campaign_id}/contacts", {"contacts": contacts})
+    assert report.get_json()["added"] == len(numbers), report.get_json()
+    return campaign_id
+
+
+def _act(ctx, campaign_id: int, action: str) -> dict:
+    response = ctx.api("POST", f"/campaigns/{campaign_id}/{action}")
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def _counters(ctx, campaign_id: int) -> dict:
+    return ctx.api("GET", f"/campaigns/{campaign_id}").get_json()["counters"]
+
+
+def _recipients(ctx, campaign_id: int) -> list[dict]:
+    return ctx.api("GET", f"/campaigns/{campaign_id}/contacts").get_json()["contacts"]
+
+
+def _sent_to(ctx) -> list[str]:
+    return [item["to"] for item in ctx.sent()]
+
+
+def _wait_sent(ctx, count: int) -> list[str]:
+    return wait_for(lambda: len(sent := _sent_to(ctx)) >= count and sent,
+                    message=f"{count} sends")
+
+
+# --- the calendar, as pure functions ---------------------------------------------------------
+
+def test_window_opens_at_its_start_and_may_cross_midnight():
+    at = datetime.datetime(2030, 1, 7, 12, 0)  # 09:00 local
+    assert window_wait(at, SAO_PAULO, "08:00", "18:00") is None
+    assert window_wait(at, SAO_PAULO, "10:00", "18:00") == datetime.datetime(2030, 1, 7, 13, 0)
+    assert window_wait(at, SAO_PAULO, "06:00", "09:00") == datetime.datetime(2030, 1, 8, 9, 0)
+    assert window_wait(at, SAO_PAULO, "22:00", "10:00") is None          # crosses midnight
+    assert window_wait(at, SAO_PAULO, "22:00", "06:00") == datetime.datetime(2030, 1, 8, 1, 0)
+    assert day_bounds(at, SAO_PAULO) == (datetime.datetime(2030, 1, 7, 3, 0),
+                                         datetime.datetime(2030, 1, 8, 3, 0))
+
+
+def test_gap_is_the_delay_plus_at_most_the_jitter():
+    import random
+
+    gaps = [gap(10, 5, random.Random(seed)) for seed in range(500)]
+    assert all(10 <= g <= 15 for g in gaps)
+    assert max(gaps) - min(gaps) > 4  # the jitter is used, not a constant
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+def test_each_contact_gets_one_random_variant_with_name_and_greeting(ctx):
+    variants = ["{{greeting}}, {{name}}! A", "B para {{ name }}", "{{name}}: C"]
+    numbers = _numbers(30)
+    campaign_id = _campaign(ctx, numbers, message1=variants[0], message2=variants[1],
+                            message3=variants[2])
+    _act(ctx, campaign_id, "start")
+    sent = dict((s["to"], s["body"]) for s in wait_for(
+        lambda: len(ctx.sent()) == 30 and ctx.sent(), message="30 sends"))
+    rows = _recipients(ctx, campaign_id)
+    for row in rows:
+        expected = (variants[row["variant"] - 1].replace("{{greeting}}", "Boa tarde")
+                    .replace("{{name}}", row["name"]).replace("{{ name }}", row["name"]))
+        assert sent[row["number"]] == expected
+    assert {row["variant"] for row in rows} == {1, 2, 3}
+    assert wait_for(lambda: ctx.api("GET", f"/campaigns/{campaign_id}")
+                    .get_json()["status"] == "finished")
+
+
+def test_sends_are_spaced_by_delay_plus_jitter_and_only_when_due(ctx, clock):
+    campaign_id = _campaign(ctx, _numbers(8), delay=10, jitter=5)
+    _act(ctx, campaign_id, "start")
+    _wait_sent(ctx, 1)
+    moments = []
+    for count in range(2, 9):
+        before = clock.now()
+        due = clock.step()
+        moments.append((due - before).total_seconds())
+        assert len(_wait_sent(ctx, count)) == count
+    assert all(10 <= m <= 15 for m in moments), moments
+    assert len(set(moments)) > 1  # jittered
+    assert len(ctx.sent()) == 8
+
+
+def test_window_holds_sends_until_it_opens_and_stops_them_when_it_closes(ctx, clock):
+    # T0 is 14:00 local: outside 08:00–10:00; one send every 30 minutes inside it
+    campaign_id = _campaign(ctx, _numbers(6), delay=1800, windowStart="08:00",
+                            windowEnd="10:00")
+    _act(ctx, campaign_id, "start")
+    opens = wait_for(clock.next_due)
+    assert opens == datetime.datetime(2030, 1, 8, 11, 0)  # 08:00 local, next day
+    assert ctx.sent() == []
+    for count in range(1, 5):  # 08:00, 08:30, 09:00, 09:30
+        clock.step()
+        _wait_sent(ctx, count)
+    assert clock.step() == datetime.datetime(2030, 1, 8, 13, 0)  # the gap ends at 10:00 …
+    assert wait_for(clock.next_due) == datetime.datetime(2030, 1, 9, 11, 0)  # … closed: tomorrow
+    assert len(ctx.sent()) == 4
+    clock.step()
+    _wait_sent(ctx, 5)
+
+
+def test_daily_cap_holds_the_rest_until_the_next_local_day(ctx, clock):
+    campaign_id = _campaign(ctx, _numbers(5), dailyCap=3)
+    _act(ctx, campaign_id, "start")
+    _wait_sent(ctx, 3)
+    assert wait_for(clock.next_due) == datetime.datetime(2030, 1, 8, 3, 0)  # local midnight
+    assert len(ctx.sent()) == 3
+    assert _counters(ctx, campaign_id)["pending"] == 2
+    clock.step()
+    _wait_sent(ctx, 5)
+
+
+def test_start_time_in_the_future_waits_for_it(ctx, clock):
+    campaign_id = _campaign(ctx, _numbers(2), startAt="2030-01-07T18:30:00Z")
+    _act(ctx, campaign_id, "start")
+    assert wait_for(clock.next_due) == datetime.datetime(2030, 1, 7, 18, 30)
+    assert ctx.sent() == []
+    clock.step()
+    _wait_sent(ctx, 2)
+
+
+def test_campaign_sends_wait_for_the_connection_throttle(clock, make_tenant, runtime):
+    import dataclasses
+    import time
+
+    runtime.system.config = dataclasses.replace(runtime.system.config, send_rate=600,
+                                                send_jitter=0.0)
+    ctx = make_tenant()  # its sender reads the new config: one send per 0.1 s
+    campaign_id = _campaign(ctx, _numbers(4))  # delay 0: only the throttle spaces them
+    started = time.monotonic()
+    _act(ctx, campaign_id, "start")
+    _wait_sent(ctx, 4)
+    assert time.monotonic() - started >= 0.25
+
+
+def test_failed_send_marks_the_recipient_failed_and_the_campaign_goes_on(ctx):
+    ctx.api("POST", f"/sim/whatsapp/{ctx.whatsapp_id}/faults", {"failSends": 4})
+    numbers = _numbers(2)
+    campaign_id = _campaign(ctx, numbers)
+    _act(ctx, campaign_id, "start")
+    assert _wait_sent(ctx, 1) == [numbers[1]]
+    counters = wait_for(lambda: (c := _counters(ctx, campaign_id))["failed"] == 1 and c)
+    assert counters["sent"] + counters["delivered"] == 1
+
+
+def test_acks_move_the_recipient_and_emit_campaign_updated(ctx, live_server):
+    ws = WsClient(live_server, ctx.token)
+    ws.subscribe("tenant")
+    campaign_id = _campaign(ctx, _numbers(1))
+    _act(ctx, campaign_id, "start")
+    wa_id = wait_for(ctx.sent)[0]["id"]
+    for ack in (2, 3):
+        assert ctx.api("POST", f"/sim/whatsapp/{ctx.whatsapp_id}/ack",
+                       {"id": wa_id, "ack": ack}).status_code == 202
+    event = ws.wait_event("campaign.updated", lambda d: d["counters"]["read"] == 1)
+    assert event["data"]["id"] == campaign_id
+    assert _recipients(ctx, campaign_id)[0]["status"] == "read"
+    assert not [f for f in ws.frames if f.get("event") in ("message.ack", "message.updated")]
+    ws.close()
+
+
+def test_media_goes_with_every_campaign_message(ctx):
+    campaign_id = _campaign(ctx, _numbers(2), message1="veja")
+    uploaded = ctx.api("POST", f"/campaigns/{campaign_id}/media",
+                       data={"media": (io.BytesIO(b"%PDF-1.4 promo"), "promo.pdf")},
+                       content_type="multipart/form-data")
+    assert uploaded.get_json()["mediaType"] == "document"
+    _act(ctx, campaign_id, "start")
+    sent = wait_for(lambda: len(ctx.sent()) == 2 and ctx.sent())
+    assert [(s["body"], s["media"]["size"]) for s in sent] == [("veja", 14)] * 2
+
+
+# --- pause, resume, cancel, restart ----------------------------------------------------------
+
+def test_pause_stops_new_sends_at_once_and_resume_goes_on(ctx, clock):
+    campaign_id = _campaign(ctx, _numbers(4), delay=60)
+    _act(ctx, campaign_id, "start")
+    _wait_sent(ctx, 1)
+    wait_for(clock.next_due)
+    paused = _act(ctx, campaign_id, "pause")
+    assert paused["status"] == "paused"
+    assert clock.next_due() is None  # its timer is gone
+    clock.advance_to(T0 + datetime.timedelta(hours=1))
+    assert len(ctx.sent()) == 1
+    assert _act(ctx, campaign_id, "resume")["status"] == "running"
+    _wait_sent(ctx, 2)  # the gap since the last send has passed: at once
+    assert _counters(ctx, campaign_id)["pending"] == 2
+
+
+def test_pause_revokes_a_queued_send_and_resume_sends_that_row_once(clock, make_tenant, runtime):
+    ctx = make_tenant(start=False)  # not connected: the first send waits in the queue
+    numbers = _numbers(1)
+    campaign_id = _campaign(ctx, numbers)
+    _act(ctx, campaign_id, "start")
+    wait_for(lambda: _counters(ctx, campaign_id)["queued"] == 1)
+    _act(ctx, campaign_id, "pause")
+    with db.unit_of_work():
+        assert [m.status for m in Message.select()] == ["cancelled"]
+    ctx.api("POST", f"/whatsappsession/{ctx.whatsapp_id}")
+    wait_for(lambda: ctx.api("GET", f"/whatsapp/{ctx.whatsapp_id}")
+             .get_json()["status"] == "CONNECTED")
+    assert runtime.system.sweep() == 0
+    assert ctx.sent() == []
+    _act(ctx, campaign_id, "resume")
+    assert _wait_sent(ctx, 1) == numbers
+    with db.unit_of_work():
+        assert Message.select().count() == 1
+
+
+def test_cancel_removes_every_unsent_send(clock, make_tenant, runtime):
+    ctx = make_tenant(start=False)
+    campaign_id = _campaign(ctx, _numbers(3))
+    _act(ctx, campaign_id, "start")
+    wait_for(lambda: _counters(ctx, campaign_id)["queued"] == 1)
+    cancelled = _act(ctx, campaign_id, "cancel")
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["counters"]["cancelled"] == 3
+    ctx.api("POST", f"/whatsappsession/{ctx.whatsapp_id}")
+    wait_for(lambda: ctx.api("GET", f"/whatsapp/{ctx.whatsapp_id}")
+             .get_json()["status"] == "CONNECTED")
+    assert runtime.system.sweep() == 0
+    assert ctx.sent() == []
+    refused = ctx.api("POST", f"/campaigns/{campaign_id}/resume")
+    assert (refused.status_code, refused.get_json()["error"]) == (409, "ERR_CAMPAIGN_STATE")
+
+
+def _boot(settings, clock) -> Runtime:
+    """``web.runtime.boot`` with a campaign clock: the same composition root, our time."""
+    from actors.system import ActorSystem
+    from storage.jobs import EmbeddedJobQueue, RedisJobQueue
+
+    connect_database(settings)
+    network, factory = client_factory(settings)
+    queue = (RedisJobQueue(settings.redis_url, settings.redis_consumer_ttl)
+             if settings.redis_url else EmbeddedJobQueue())
+    system = ActorSystem(system_config(settings), factory, queue, clock=clock).start()
+    return Runtime(settings, system, network)
+
+
+def _login(runtime, ctx):
+    client = create_app(runtime).test_client()
+    token = client.post("/auth/login", json={"email": ctx.email, "password": "secret123"})
+    return type(ctx)(client, runtime, ctx.tenant_id, ctx.user_id, ctx.whatsapp_id,
+                     token.get_json()["token"], ctx.email)
+
+
+def test_restart_in_the_middle_sends_nobody_twice_and_skips_nobody(ctx, clock, runtime,
+                                                                     settings):
+    numbers = _numbers(8)
+    campaign_id = _campaign(ctx, numbers, delay=10)
+    _act(ctx, campaign_id, "start")
+    _wait_sent(ctx, 1)
+    for count in (2, 3):
+        clock.step()
+        _wait_sent(ctx, count)
+    # the 4th send is on its way when the process goes down: WhatsApp never answers it
+    ctx.api("POST", f"/sim/whatsapp/{ctx.whatsapp_id}/faults", {"ghostDisconnect": True})
+    clock.step()
+    wait_for(lambda: _counters(ctx, campaign_id)["queued"] == 1)
+    shutdown(runtime)
+
+    later = ManualClock(clock.now() + datetime.timedelta(minutes=5))
+    again = _boot(settings, later)
+    try:
+        ctx2 = _login(again, ctx)
+        _wait_sent(ctx2, 4)  # the queued one, resumed from its pending row
+        for count in range(5, 9):
+            later.step()
+            _wait_sent(ctx2, count)
+        sent = _sent_to(ctx2)
+        assert sorted(sent) == sorted(numbers) and len(sent) == len(set(sent))
+        assert wait_for(lambda: ctx2.api("GET", f"/campaigns/{campaign_id}")
+                        .get_json()["status"] == "finished")
+    finally:
+        shutdown(again)
+
+
+# --- replies, echoes, opt-out ----------------------------------------------------------------
+
+def test_campaign_send_and_its_echo_open_no_ticket(ctx, runtime):
+    campaign_id = _campaign(ctx, _numbers(1))
+    _act(ctx, campaign_id, "start")
+    sent = wait_for(ctx.sent)[0]
+    wait_for(lambda: _recipients(ctx, campaign_id)[0]["status"] == "sent")
+    echo = WaMessage(wa_id=sent["id"], number=sent["to"], body=sent["body"], from_me=True)
+    runtime.system.session(ctx.whatsapp_id).ask(ClientMessage(echo), timeout=5)
+    assert ctx.tickets("pending", "open", "closed") == []
+    with db.unit_of_work():
+        assert Message.select().count() == 1
+
+
+def test_reply_opens_a_ticket_and_marks_the_recipient_replied(ctx):
+    numbers = _numbers(1)
+    campaign_id = _campaign(ctx, numbers)
+    _act(ctx, campaign_id, "start")
+    wait_for(lambda: _recipients(ctx, campaign_id)[0]["status"] == "sent")
+    ctx.incoming(numbers[0], "Quero saber mais")
+    ticket = wait_for(lambda: ctx.tickets("pending"))[0]
+    assert ticket["contact"]["number"] == numbers[0]
+    assert [m["body"] for m in wait_for(lambda: ctx.messages(ticket["id"]))] == [
+        "Quero saber mais"]
+    wait_for(lambda: _recipients(ctx, campaign_id)[0]["status"] == "replied")
+    assert _counters(ctx, campaign_id)["replied"] == 1
+
+
+def test_opt_out_keyword_stops_future_campaign_sends_to_that_contact(ctx):
+    leaver, stayer = _numbers(2)
+    first = _campaign(ctx, [leaver], optOutKeyword="SAIR")
+    _act(ctx, first, "start")
+    wait_for(lambda: _recipients(ctx, first)[0]["status"] == "sent")
+    ctx.incoming(leaver, " Sair! ")
+    wait_for(lambda: _recipients(ctx, first)[0]["status"] == "replied")
+    second = _campaign(ctx, [leaver, stayer])
+    _act(ctx, second, "start")
+    wait_for(lambda: ctx.api("GET", f"/campaigns/{second}").get_json()["status"] == "finished")
+    assert _sent_to(ctx) == [leaver, stayer]  # the first campaign's send, then only the stayer
+    assert {r["number"]: r["status"] for r in _recipients(ctx, second)}[leaver] == "opted_out"
+
+
+# --- the API -----------------------------------------------------------------------------------
+
+def test_bad_csv_rows_are_reported_not_fatal(ctx):
+    campaign_id = _campaign(ctx, [])
+    csv_text = ("nome;telefone\n"
+                "Ana;+55 (11) 97000-0001\n"
+                "Bia;abc\n"
+                "Caio;\n"
+                "Duda;12345\n"
+                "Ana de novo;5511970000001\n"
+                "\n"
+                "Eva;5511970000002\n")
+    response = ctx.api("POST", f"/campaigns/{campaign_id}/contacts",
+                       data={"file": (io.BytesIO(csv_text.encode()), "lista.csv")},
+                       content_type="multipart/form-data")
+    assert response.status_code == 200
+    report = response.get_json()
+    assert (report["received"], report["added"], report["duplicates"]) == (6, 2, 1)
+    assert [(r["row"], r["value"]) for r in report["rejected"]] == [
+        (3, "abc"), (4, ""), (5, "12345")]
+    assert "digits" in report["rejected"][2]["error"]
+    assert {(r["number"], r["name"]) for r in _recipients(ctx, campaign_id)} == {
+        ("5511970000001", "Ana"), ("5511970000002", "Eva")}
+
+
+def test_contacts_json_takes_objects_and_bare_numbers(ctx):
+    campaign_id = _campaign(ctx, [])
+    report = ctx.api("POST", f"/campaigns/{campaign_id}/contacts", {"contacts": [
+        {"number": "5511970000001", "name": "Ana"}, "+55 11 97000-0002", 5511970000003,
+        {"name": "sem número"}]}).get_json()
+    assert (report["added"], report["rejected"]) == (3, [
+        {"row": 4, "value": "", "error": "empty number"}])
+
+
+def test_state_changes_the_state_does_not_allow_are_conflicts(ctx):
+    empty = ctx.api("POST", "/campaigns", {"name": "x", "whatsappId": ctx.whatsapp_id,
+                                           "message1": "oi"}).get_json()["id"]
+    assert ctx.api("POST", f"/campaigns/{empty}/start").get_json()["error"] == "ERR_CAMPAIGN_EMPTY"
+    assert ctx.api("POST", f"/campaigns/{empty}/pause").status_code == 409
+    campaign_id = _campaign(ctx, _numbers(2), delay=60)  # the clock stands still: running
+    _act(ctx, campaign_id, "start")
+    for method, path, body in [("POST", "start", None), ("POST", "resume", None),
+                               ("PUT", "", {"name": "y"}), ("DELETE", "", None)]:
+        response = ctx.api(method, f"/campaigns/{campaign_id}" + (f"/{path}" if path else ""),
+                           body)
+        assert (response.status_code, response.get_json()["error"]) == (
+            409, "ERR_CAMPAIGN_STATE"), (method, path)
+
+
+def test_invalid_campaign_bodies_are_validation_errors(ctx):
+    for body in [{"name": "x", "whatsappId": ctx.whatsapp_id},                      # no message
+                 {"name": "x", "whatsappId": ctx.whatsapp_id, "message1": "a",
+                  "windowStart": "25:00", "windowEnd": "10:00"},
+                 {"name": "x", "whatsappId": ctx.whatsapp_id, "message1": "a",
+                  "windowStart": "08:00"},
+                 {"name": "x", "whatsappId": ctx.whatsapp_id, "message1": "a", "delay": -1}]:
+        response = ctx.api("POST", "/campaigns", body)
+        assert (response.status_code, response.get_json()["error"]) == (400, "ERR_VALIDATION")
+
+
+def test_other_tenant_cannot_see_or_start_the_campaign(clock, make_tenant):
+    alice, bob = make_tenant(), make_tenant()
+    campaign_id = _campaign(alice, _numbers(1))
+    for method, path, body in [("GET", "", None), ("PUT", "", {"name": "mine"}),
+                               ("DELETE", "", None), ("POST", "/start", None),
+                               ("POST", "/cancel", None), ("GET", "/contacts", None),
+                               ("POST", "/contacts", {"contacts": ["5511970009999"]})]:
+        response = bob.api(method, f"/campaigns/{campaign_id}{path}", body)
+        assert (response.status_code, response.get_json()["error"]) == (
+            404, "ERR_NO_CAMPAIGN_FOUND"), (method, path)
+    assert bob.api("GET", "/campaigns").get_json()["campaigns"] == []
+    on_alices = bob.api("POST", "/campaigns", {"name": "x", "whatsappId": alice.whatsapp_id,
+                                               "message1": "oi"})
+    assert on_alices.status_code == 404
+    assert alice.api("GET", f"/campaigns/{campaign_id}").get_json()["status"] == "draft"
+    assert alice.sent() == []
+
+
+def test_campaigns_are_for_admins_only(ctx):
+    with db.unit_of_work():
+        tenants.create_user(ctx.tenant_id, "Agent", "agent@tenant.test", "secret123")
+    login = ctx.client.post("/auth/login", json={"email": "agent@tenant.test",
+                                                 "password": "secret123"})
+    headers = {"Authorization": f"Bearer {login.get_json()['token']}"}
+    response = ctx.client.get("/campaigns", headers=headers)
+    assert (response.status_code, response.get_json()["error"]) == (403, "ERR_NO_PERMISSION")
