@@ -18,3 +18,4 @@ def publish(system, tenant_id: int, event: str, data: dict, ticket_id: int | Non
     assert event in EVENT_NAMES, event
     rooms = ("tenant",) if ticket_id is None else ("tenant", f"ticket:{ticket_id}")
     system.room(tenant_id).tell(Publish(event, data, rooms))
+    system.metrics.events.inc()

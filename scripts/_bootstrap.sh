@@ -1,5 +1,5 @@
-# Sourced by scripts/run and scripts/test: make .venv (once) and install the project into it.
-# Re-installs only when setup.cfg changed since the last install.
+# Sourced by the scripts: make .venv (once) and install the project into it, with the extras
+# named in TT_EXTRAS (e.g. TT_EXTRAS=test). Re-installs only when setup.cfg changed since.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -8,7 +8,7 @@ if [ ! -x .venv/bin/python ]; then
   echo "creating .venv with $($PYTHON --version)" >&2
   "$PYTHON" -m venv .venv
 fi
-EXTRAS="${1:-}"
+EXTRAS="${TT_EXTRAS:-}"
 stamp=".venv/.installed${EXTRAS:+-$EXTRAS}"
 if [ ! -f "$stamp" ] || [ setup.cfg -nt "$stamp" ]; then
   echo "installing tiktickets${EXTRAS:+[$EXTRAS]} into .venv" >&2

@@ -1,11 +1,13 @@
-"""Inbound path throughput: messages stored per second, beside the raw single-row insert rate.
+"""Inbound and outbound throughput, beside the raw single-row insert rate of the same database.
 
 Boots the real runtime in-process (actors, database, simulated WhatsApp), injects customer
 messages into the phone network (they enter through the session actor's mailbox exactly as live
-WhatsApp events do), and waits until every one is stored. Then, in the same run and the same
-database, measures the raw ceiling: one INSERT of an equivalent message row per transaction.
+WhatsApp events do), and waits until every one is stored. Then it stores ``--replies`` outbound
+messages the way ``POST /messages`` does and waits until the simulated phone received them all
+(through the embedded or the Redis ``SendMessages`` queue). Last, in the same run and the same
+database, it measures the raw ceiling: one INSERT of an equivalent message row per transaction.
 
-    scripts/bench_inbound --messages 5000 --contacts 200 [--database-url URL]
+    scripts/bench_inbound --messages 5000 --contacts 200 [--database-url URL] [--redis-url URL]
 """
 from gevent import monkey
 
@@ -23,6 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import gevent  # noqa: E402
 
+from actors.messages import SendMessage, StartSession  # noqa: E402
 from storage import db, tenants  # noqa: E402
 from storage.models import Message, Ticket, utcnow  # noqa: E402
 from web.runtime import boot, shutdown  # noqa: E402
@@ -60,18 +63,27 @@ def main() -> int:
     parser.add_argument("--contacts", type=int, default=200)
     parser.add_argument("--database-url", default=None,
                         help="default: a fresh SQLite file in a temporary folder")
+    parser.add_argument("--redis-url", default="",
+                        help="use the Redis SendMessages queue (e.g. redis://127.0.0.1:6379/5; "
+                             "the DB is flushed); default: the embedded queue")
+    parser.add_argument("--replies", type=int, default=2000,
+                        help="outbound messages to send after the inbound run (throttle off)")
     args = parser.parse_args()
     workdir = tempfile.mkdtemp(prefix="tt-bench-")
     url = args.database_url or f"sqlite:///{workdir}/bench.db"
-    settings = Settings(database_url=url, secret_key="bench", public_dir=f"{workdir}/public",
+    if args.redis_url:
+        import redis
+
+        redis.Redis.from_url(args.redis_url).flushdb()
+    settings = Settings(database_url=url, redis_url=args.redis_url, secret_key="bench",
+                        public_dir=f"{workdir}/public", sim_state=f"{workdir}/sim.jsonl",
                         send_rate=0, sim_pair_delay=0, watchdog_interval=3600)
     runtime = boot(settings)
     with db.unit_of_work():
         tenant, _ = tenants.create_tenant("Bench", f"bench-{uuid.uuid4().hex[:8]}@x.test", "benchpw")
         whatsapp = tenants.create_whatsapp(tenant.id, "bench")
     runtime.system.start_connection(whatsapp.id, tenant.id)
-    runtime.system.session(whatsapp.id).ask(__import__("actors.messages").messages.StartSession(),
-                                            timeout=5)
+    runtime.system.session(whatsapp.id).ask(StartSession(), timeout=5)
     gevent.sleep(0.2)
     network = runtime.network
     numbers = [f"55119{n:08d}" for n in range(args.contacts)]
@@ -86,6 +98,18 @@ def main() -> int:
         gevent.sleep(0.01)
     elapsed = time.perf_counter() - start
     inbound_rate = args.messages / elapsed
+
+    outbound_rate = 0.0
+    if args.replies:
+        with db.unit_of_work():
+            ticket_ids = [t.id for t in Ticket.select(Ticket.id).where(Ticket.tenant == tenant.id)]
+        start = time.perf_counter()
+        for i in range(args.replies):  # what POST /messages does, minus HTTP
+            runtime.system.ticket(ticket_ids[i % len(ticket_ids)]).ask(
+                SendMessage(body=f"reply {i}", user_id=None), timeout=30)
+        while len(network.sent(whatsapp.id)) < args.replies:
+            gevent.sleep(0.01)
+        outbound_rate = args.replies / (time.perf_counter() - start)
 
     with db.unit_of_work():
         ticket = Ticket.select().where(Ticket.tenant == tenant.id).first()
@@ -103,6 +127,11 @@ def main() -> int:
     print(f"inbound stored/s        {inbound_rate:,.0f}")
     print(f"raw single-row insert/s {raw_rate:,.0f}  (baseline, same database, same run)")
     print(f"ratio inbound/raw       {inbound_rate / raw_rate:.2f}")
+    if args.replies:
+        queue = "redis" if args.redis_url else "embedded"
+        print(f"outbound sent/s         {outbound_rate:,.0f}  ({args.replies} replies, {queue} "
+              f"queue, throttle off, one connection; stored pending → sent)")
+        print(f"ratio outbound/raw      {outbound_rate / raw_rate:.2f}")
     print(f"peak RSS                {rss_mb:,.0f} MiB")
     ok = tickets_made == min(args.contacts, args.messages)
     return 0 if ok else 1

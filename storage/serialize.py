@@ -1,7 +1,8 @@
 """Rows → camelCase JSON dicts shaped like Izing's API (the REST answers and the socket events).
 
-Times are ISO-8601 UTC strings ending in ``Z`` (``createdAt``) except ``lastMessageAt``, which Izing
-sends as Unix milliseconds.
+Times are ISO-8601 UTC strings with microseconds ending in ``Z`` (``createdAt``; the database
+orders messages to the microsecond, so clients can too) except ``lastMessageAt``, which Izing sends
+as Unix milliseconds.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from storage.models import Contact, Message, Ticket, User, Whatsapp
 
 
 def iso(value: datetime.datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="milliseconds") + "Z"
+    return None if value is None else value.isoformat(timespec="microseconds") + "Z"
 
 
 def millis(value: datetime.datetime | None) -> int | None:

@@ -22,6 +22,7 @@ from storage.models import User
 from storage.serialize import user_json
 from storage.tenants import check_password, find_user_by_email
 from web.common import Body, json_body, runtime
+from web.openapi import accepts
 from web.errors import ApiError
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -100,6 +101,7 @@ class RefreshBody(Body):
 
 
 @bp.post("/login")
+@accepts(LoginBody)
 def login():
     body = json_body(LoginBody)
     with db.unit_of_work():
@@ -110,6 +112,7 @@ def login():
 
 
 @bp.post("/refresh_token")
+@accepts(RefreshBody)
 def refresh_token():
     body = json_body(RefreshBody)
     claims = decode(body.refreshToken, "refresh")

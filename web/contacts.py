@@ -17,6 +17,7 @@ from storage.models import Contact
 from storage.serialize import contact_json
 from web.auth import login_required
 from web.common import Body, caller, has_more, json_body, page_number
+from web.openapi import accepts
 from web.errors import ApiError
 
 bp = Blueprint("contacts", __name__, url_prefix="/contacts")
@@ -53,6 +54,7 @@ def list_():
 
 
 @bp.post("")
+@accepts(ContactCreate)
 @login_required
 def create():
     body = json_body(ContactCreate)

@@ -21,6 +21,7 @@ from flask import Blueprint, jsonify
 from storage import db, tickets
 from web.auth import login_required
 from web.common import Body, caller, json_body, runtime
+from web.openapi import accepts
 from web.errors import ApiError
 
 bp = Blueprint("sim", __name__, url_prefix="/sim/whatsapp")
@@ -69,6 +70,7 @@ def _phone_network(whatsapp_id: int):
 
 
 @bp.post("/<int:whatsapp_id>/incoming")
+@accepts(Incoming)
 @login_required(admin=True)
 def incoming(whatsapp_id: int):
     body = json_body(Incoming)
@@ -95,6 +97,7 @@ def sent(whatsapp_id: int):
 
 
 @bp.post("/<int:whatsapp_id>/ack")
+@accepts(Ack)
 @login_required(admin=True)
 def ack(whatsapp_id: int):
     body = json_body(Ack)
@@ -104,6 +107,7 @@ def ack(whatsapp_id: int):
 
 
 @bp.post("/<int:whatsapp_id>/faults")
+@accepts(Faults)
 @login_required(admin=True)
 def faults(whatsapp_id: int):
     body = json_body(Faults)

@@ -24,6 +24,7 @@ import socket
 
 import gevent
 import gevent.queue
+import pykka
 from flask_sock import Sock
 
 from actors.messages import Subscribe, Unsubscribe
@@ -129,7 +130,10 @@ def websocket(ws):
         log.debug("websocket closed: %r", exc)
     finally:
         subscriber.closed = True
-        room_ref.tell(Unsubscribe(subscriber))
+        try:
+            room_ref.tell(Unsubscribe(subscriber))
+        except pykka.ActorDeadError:
+            pass  # the actor system is stopping: the room and its members go with it
         writer.kill(block=False)
 
 
