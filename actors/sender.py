@@ -23,7 +23,7 @@ from actors.messages import (Drain, JobArrived, RetryDue, SendDue, SendOverdue, 
                              SendResult, SentRecorded)
 from storage import db, messages
 from storage.jobs import SendJob
-from storage.models import Contact, Message
+from storage.models import Message
 from storage.serialize import message_json
 
 log = logging.getLogger(__name__)
@@ -99,16 +99,13 @@ class SenderActor(Actor):
     def _request_for(self, job: SendJob) -> SendRequest | None:
         """The session's instructions for ``job``, or None when the row is no longer pending."""
         with db.unit_of_work():
-            row = (Message.select(Message, Contact.number).join(Contact)
-                   .where(Message.id == job.message_id).objects().first())
-            if row is None or row.status != "pending" or not row.from_me:
-                return None
-            quoted = None
-            if row.quoted_message_id:
-                quoted = (Message.select(Message.wa_message_id)
-                          .where(Message.id == row.quoted_message_id).scalar())
-        return SendRequest(job, row.number, row.body, row.media_path, row.media_name, quoted,
-                           self.actor_ref)
+            row = messages.send_instructions(job.message_id)
+        if row is None:
+            return None
+        status, from_me, number, body, media_path, media_name, quoted = row
+        if status != "pending" or not from_me:
+            return None
+        return SendRequest(job, number, body, media_path, media_name, quoted, self.actor_ref)
 
     @handles(SendOverdue)
     def on_overdue(self, msg: SendOverdue) -> None:

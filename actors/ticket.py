@@ -110,16 +110,17 @@ class TicketActor(Actor):
     def on_send(self, msg: SendMessage) -> dict:
         """Store as pending (ack 0), commit, enqueue ``SendMessages``; returns the message JSON."""
         self.busy = True
+        ticket = self._ticket()
         with db.unit_of_work():
-            ticket = tickets.load_ticket(self.ticket_id)
             message = messages.store_outbound(
                 ticket, body=msg.body, user_id=msg.user_id, send_type=msg.send_type,
                 media_type=msg.media_type, media_path=msg.media_path, media_name=msg.media_name,
                 quoted_message_id=msg.quoted_msg_id)
-            ticket = self.row = tickets.load_ticket(self.ticket_id)
+        ticket.last_message = messages.preview(message.body, message.media_type)
+        ticket.last_message_at = ticket.updated_at = message.created_at
         self.system.enqueue(SendJob(message.id, ticket.whatsapp_id, ticket.tenant_id))
         data = message_json(message)
-        ticket_data = ticket_json(ticket)
+        ticket_data = ticket_json(ticket, ticket.contact)
         events.publish(self.system, ticket.tenant_id, "message.created",
                        dict(data, ticket=ticket_data), self.ticket_id)
         events.publish(self.system, ticket.tenant_id, "ticket.updated", ticket_data,

@@ -103,10 +103,15 @@ def main() -> int:
     if args.replies:
         with db.unit_of_work():
             ticket_ids = [t.id for t in Ticket.select(Ticket.id).where(Ticket.tenant == tenant.id)]
+        def attendant(ticket_id: int, count: int) -> None:  # POST /messages, minus HTTP
+            for i in range(count):
+                runtime.system.ticket(ticket_id).ask(SendMessage(body=f"reply {i}", user_id=None),
+                                                     timeout=30)
+
         start = time.perf_counter()
-        for i in range(args.replies):  # what POST /messages does, minus HTTP
-            runtime.system.ticket(ticket_ids[i % len(ticket_ids)]).ask(
-                SendMessage(body=f"reply {i}", user_id=None), timeout=30)
+        per_ticket, extra = divmod(args.replies, len(ticket_ids))
+        gevent.joinall([gevent.spawn(attendant, tid, per_ticket + (n < extra))
+                        for n, tid in enumerate(ticket_ids)], raise_error=True)
         while len(network.sent(whatsapp.id)) < args.replies:
             gevent.sleep(0.01)
         outbound_rate = args.replies / (time.perf_counter() - start)

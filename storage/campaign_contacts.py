@@ -166,10 +166,6 @@ INSERT INTO message (id, tenant_id, ticket_id, whatsapp_id, contact_id, from_me,
 VALUES (?, ?, NULL, ?, ?, ?, ?, 0, 'pending', ?, ?, ?, 'campaign', 0, ?, ?)"""
 
 
-def _sql(text: str) -> str:
-    return text if db.is_sqlite() else text.replace("?", "%s")
-
-
 def has_pending(campaign_id: int) -> bool:
     return Recipient.select().where(Recipient.campaign == campaign_id,
                                     Recipient.status == "pending").exists()
@@ -203,8 +199,8 @@ def hand_off(campaign: Campaign, recipient_id: int, body: str, variant: int,
             message_id = recipient.message_id
         else:
             message_id = new_uuid()
-            when = stamp.isoformat(" ") if db.is_sqlite() else stamp
-            db.database.execute_sql(_sql(_INSERT_MESSAGE), (
+            when = db.ts(stamp)
+            db.database.execute_sql(db.sql(_INSERT_MESSAGE), (
                 message_id, campaign.tenant_id, campaign.whatsapp_id, recipient.contact_id,
                 True, body, campaign.media_type, campaign.media_path, campaign.media_name,
                 when, when))

@@ -91,6 +91,17 @@ def is_sqlite() -> bool:
     return _is_sqlite
 
 
+def sql(text: str) -> str:
+    """A hand-written statement written with ``?`` placeholders, in the driver's style."""
+    return text if _is_sqlite else text.replace("?", "%s")
+
+
+def ts(value):
+    """A timestamp parameter for a hand-written statement: SQLite gets peewee's text format
+    (what ``DateTimeField`` stores), PostgreSQL the ``datetime`` itself."""
+    return value.isoformat(" ") if _is_sqlite and value is not None else value
+
+
 @contextlib.contextmanager
 def unit_of_work():
     """Borrow a pooled connection for the block and give it back afterwards.

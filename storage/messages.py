@@ -56,15 +56,27 @@ INSERT INTO message (id, tenant_id, ticket_id, whatsapp_id, contact_id, wa_messa
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
 ON CONFLICT DO NOTHING"""
 _QUOTED = "SELECT id FROM message WHERE tenant_id = ? AND whatsapp_id = ? AND wa_message_id = ?"
-
-
-def _sql(text: str) -> str:
-    return text if db.is_sqlite() else text.replace("?", "%s")
-
-
-def _ts(value: datetime.datetime):
-    """A timestamp parameter: SQLite gets peewee's text format, PostgreSQL the datetime."""
-    return value.isoformat(" ") if db.is_sqlite() else value
+# The outbound path (store → send → sent → acks) is written by hand for the same reason.
+_INSERT_OUTBOUND = """
+INSERT INTO message (id, tenant_id, ticket_id, whatsapp_id, contact_id, user_id, from_me, body,
+                     ack, status, media_type, media_path, media_name, quoted_message_id,
+                     send_type, attempts, created_at, updated_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, 'pending', ?, ?, ?, ?, ?, 0, ?, ?)"""
+_TOUCH_TICKET = "UPDATE ticket SET last_message = ?, last_message_at = ?, updated_at = ? WHERE id = ?"
+_MARK_SENT = """
+UPDATE message SET status = 'sent', wa_message_id = ?, ack = ?, attempts = attempts + 1,
+       error = NULL, updated_at = ?
+ WHERE id = ? AND status <> 'sent'
+RETURNING *"""
+_RAISE_ACK = """
+UPDATE message SET ack = ?, updated_at = ?
+ WHERE whatsapp_id = ? AND wa_message_id = ? AND ack < ?
+RETURNING *"""
+_SEND_INSTRUCTIONS = """
+SELECT m.status, m.from_me, c.number, m.body, m.media_path, m.media_name, q.wa_message_id
+  FROM message m JOIN contact c ON c.id = m.contact_id
+  LEFT JOIN message q ON q.id = m.quoted_message_id
+ WHERE m.id = ?"""
 
 
 def store_inbound(ticket_id: int, tenant_id: int, whatsapp_id: int, contact_id: int, *,
@@ -88,17 +100,17 @@ def store_inbound(ticket_id: int, tenant_id: int, whatsapp_id: int, contact_id: 
         with db.write():
             quoted_id = None
             if quoted_wa_id:
-                row = database.execute_sql(_sql(_QUOTED), (tenant_id, whatsapp_id,
+                row = database.execute_sql(db.sql(_QUOTED), (tenant_id, whatsapp_id,
                                                            quoted_wa_id)).fetchone()
                 quoted_id = row[0] if row else None
-            bumped = database.execute_sql(_sql(_BUMP_TICKET), (
-                last, _ts(now), _ts(now), 0 if from_me else 1, ticket_id)).fetchone()
+            bumped = database.execute_sql(db.sql(_BUMP_TICKET), (
+                last, db.ts(now), db.ts(now), 0 if from_me else 1, ticket_id)).fetchone()
             if bumped is None:
                 return False
-            inserted = database.execute_sql(_sql(_INSERT_MESSAGE), (
+            inserted = database.execute_sql(db.sql(_INSERT_MESSAGE), (
                 message_id, tenant_id, ticket_id, whatsapp_id, contact_id, wa_message_id,
                 from_me, body, ack, status, media_type, media_path, media_name, quoted_id,
-                send_type, timestamp, _ts(now), _ts(now)))
+                send_type, timestamp, db.ts(now), db.ts(now)))
             if inserted.rowcount == 0:
                 raise _Undo()
     except _Undo:
@@ -116,22 +128,33 @@ def store_outbound(ticket: Ticket, *, body: str, user_id: int | None, send_type:
                    media_name: str | None = None, quoted_message_id: str | None = None) -> Message:
     """Store a message to send as ``pending``, ack 0, and bump the ticket. Commits before return.
 
-    ``quoted_message_id`` must be a message of the same ticket, else NotFound.
+    ``quoted_message_id`` must be a message of the same ticket, else NotFound. Returns the row as
+    stored (built in memory: nothing is read back).
     """
+    now = utcnow()
+    message_id = str(uuid.uuid4())
     with db.write():
         if quoted_message_id and not Message.select().where(
                 Message.id == quoted_message_id, Message.ticket == ticket.id).exists():
             raise NotFound("quoted message not found", "ERR_NO_QUOTED_MESSAGE")
-        now = utcnow()
-        message = Message.create(
-            tenant=ticket.tenant_id, ticket=ticket.id, whatsapp=ticket.whatsapp_id,
-            contact=ticket.contact_id, user=user_id, from_me=True, body=body, ack=0,
-            status="pending", media_type=media_type, media_path=media_path,
-            media_name=media_name, quoted_message=quoted_message_id, send_type=send_type,
-            created_at=now, updated_at=now)
-        Ticket.update(last_message=preview(body, media_type), last_message_at=now,
-                      updated_at=now).where(Ticket.id == ticket.id).execute()
-    return message
+        db.database.execute_sql(db.sql(_INSERT_OUTBOUND), (
+            message_id, ticket.tenant_id, ticket.id, ticket.whatsapp_id, ticket.contact_id,
+            user_id, True, body, media_type, media_path, media_name, quoted_message_id,
+            send_type, db.ts(now), db.ts(now)))
+        db.database.execute_sql(db.sql(_TOUCH_TICKET), (
+            preview(body, media_type), db.ts(now), db.ts(now), ticket.id))
+    return Message(id=message_id, tenant=ticket.tenant_id, ticket=ticket.id,
+                   whatsapp=ticket.whatsapp_id, contact=ticket.contact_id, user=user_id,
+                   from_me=True, body=body, ack=0, status="pending", media_type=media_type,
+                   media_path=media_path, media_name=media_name,
+                   quoted_message=quoted_message_id, send_type=send_type, attempts=0,
+                   created_at=now, updated_at=now)
+
+
+def send_instructions(message_id: str) -> tuple | None:
+    """``(status, from_me, number, body, media_path, media_name, quoted_wa_id)`` of a message,
+    or None: what the sender needs to hand a job to the session."""
+    return db.database.execute_sql(db.sql(_SEND_INSTRUCTIONS), (message_id,)).fetchone()
 
 
 def get_message(message_id: str) -> Message | None:
@@ -139,19 +162,11 @@ def get_message(message_id: str) -> Message | None:
 
 
 def mark_sent(message_id: str, wa_message_id: str, ack: int) -> Message | None:
-    """Record a successful send; returns the row, or None if it was already final."""
+    """Record a successful send; returns the row, or None if it was already ``sent``."""
     with db.write():
-        message = Message.get_or_none(Message.id == message_id)
-        if message is None or message.status == "sent":
-            return None
-        message.status = "sent"
-        message.wa_message_id = wa_message_id
-        message.ack = max(ack, 0)
-        message.attempts += 1
-        message.error = None
-        message.updated_at = utcnow()
-        message.save()
-        return message
+        rows = list(Message.raw(db.sql(_MARK_SENT), wa_message_id, max(ack, 0), db.ts(utcnow()),
+                                message_id))
+    return rows[0] if rows else None
 
 
 def mark_attempt_failed(message_id: str, error: str, final: bool) -> Message | None:
@@ -177,16 +192,13 @@ def apply_ack(whatsapp_id: int, wa_message_id: str, ack: int) -> tuple[bool, Mes
     overtook the sender's record); ``row`` None when the ack did not change anything.
     """
     with db.write():
-        message = Message.get_or_none(Message.whatsapp == whatsapp_id,
-                                      Message.wa_message_id == wa_message_id)
-        if message is None:
-            return False, None
-        if ack <= message.ack:
-            return True, None
-        message.ack = ack
-        message.updated_at = utcnow()
-        message.save(only=[Message.ack, Message.updated_at])
-        return True, message
+        rows = list(Message.raw(db.sql(_RAISE_ACK), ack, db.ts(utcnow()), whatsapp_id,
+                                wa_message_id, ack))
+        if rows:
+            return True, rows[0]
+        found = Message.select().where(Message.whatsapp == whatsapp_id,
+                                       Message.wa_message_id == wa_message_id).exists()
+        return found, None
 
 
 def retry_failed(tenant_id: int, message_id: str) -> Message:
