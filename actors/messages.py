@@ -262,6 +262,14 @@ class RetryMessage(Command):
 
 
 @dataclass(frozen=True)
+class MarkRead(Command):
+    """Web → ticket: the attendant opened the conversation (Izing's SetTicketMessagesAsRead):
+    unread counter to 0. Returns the ticket JSON."""
+
+    tenant_id: int
+
+
+@dataclass(frozen=True)
 class IdleCheck(Event):
     pass
 

@@ -12,8 +12,8 @@ import random
 
 from actors import events
 from actors.base import Actor, handles
-from actors.messages import IdleCheck, InboundMessage, Reroute, SendMessage, UpdateTicket
-from actors.messages import RetryMessage
+from actors.messages import (IdleCheck, InboundMessage, MarkRead, Reroute, RetryMessage,
+                             SendMessage, UpdateTicket)
 from storage import db, media, messages, tickets
 from storage.errors import NotFound
 from storage.jobs import SendJob
@@ -128,6 +128,18 @@ class TicketActor(Actor):
         return data
 
     # --- accept / transfer / close / reopen ------------------------------------------------------
+
+    @handles(MarkRead)
+    def on_read(self, msg: MarkRead) -> dict:
+        """Unread to 0; ``ticket.updated`` only when it changed (opening twice says nothing)."""
+        self.busy = True
+        with db.unit_of_work():
+            ticket, changed = tickets.mark_read(msg.tenant_id, self.ticket_id)
+        self.row = ticket
+        data = ticket_json(ticket, ticket.contact)
+        if changed:
+            events.publish(self.system, ticket.tenant_id, "ticket.updated", data, self.ticket_id)
+        return data
 
     @handles(UpdateTicket)
     def on_update(self, msg: UpdateTicket) -> dict:

@@ -142,6 +142,18 @@ def update_ticket(tenant_id: int, ticket_id: int, status: str | None = None,
     return ticket
 
 
+def mark_read(tenant_id: int, ticket_id: int) -> tuple[Ticket, bool]:
+    """Set the ticket's unread counter to 0; ``(ticket, changed)``. NotFound for another
+    tenant's ticket."""
+    with db.write():
+        ticket = get_ticket(tenant_id, ticket_id)
+        changed = ticket.unread_messages != 0
+        if changed:
+            ticket.unread_messages = 0
+            ticket.save(only=[Ticket.unread_messages])
+    return ticket, changed
+
+
 def get_whatsapp(tenant_id: int, whatsapp_id: int) -> Whatsapp:
     found = Whatsapp.get_or_none(Whatsapp.id == whatsapp_id, Whatsapp.tenant == tenant_id,
                                  Whatsapp.is_deleted == False)  # noqa: E712

@@ -104,3 +104,25 @@ def test_messages_page_newest_first_each_page_chronological(tenant):
     assert [m["body"] for m in page1["messages"]] == [f"p{i:02d}" for i in range(9, 59)]
     assert [m["body"] for m in page2["messages"]] == ["hi"] + [f"p{i:02d}" for i in range(9)]
     assert page1["ticket"]["id"] == ticket["id"]
+
+
+def test_opening_a_conversation_clears_its_unread_counter(tenant, live_server):
+    ticket = _ticket(tenant)
+    tenant.incoming("5511977770000", "second")
+    wait_for(lambda: tenant.api("GET", f"/tickets/{ticket['id']}").get_json()["unreadMessages"]
+             == 2)
+    ws = WsClient(live_server, tenant.token)
+    ws.subscribe("tenant")
+    response = tenant.api("POST", f"/tickets/{ticket['id']}/read")
+    assert response.status_code == 200 and response.get_json()["unreadMessages"] == 0
+    event = ws.wait_event("ticket.updated", lambda d: d["id"] == ticket["id"])
+    assert event["data"]["unreadMessages"] == 0
+    assert tenant.api("GET", f"/tickets/{ticket['id']}").get_json()["status"] == "pending"
+    ws.close()
+
+
+def test_reading_another_tenants_ticket_is_a_404(make_tenant):
+    alice, bob = make_tenant(), make_tenant()
+    ticket = _ticket(alice)
+    assert bob.api("POST", f"/tickets/{ticket['id']}/read").status_code == 404
+    assert alice.api("GET", f"/tickets/{ticket['id']}").get_json()["unreadMessages"] == 1

@@ -8,6 +8,7 @@
 - ``PUT /tickets/<id>`` ``{status?, userId?, queueId?}``: accept (``open``; ``userId`` defaults
   to the caller), transfer, close, reopen. 409 ERR_OTHER_OPEN_TICKET on a reopen that would make a
   second active ticket for the contact.
+- ``POST /tickets/<id>/read``: the conversation was opened; unread to 0.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Literal
 
 from flask import Blueprint, jsonify, request
 
-from actors.messages import UpdateTicket
+from actors.messages import MarkRead, UpdateTicket
 from storage import db, tickets
 from storage.serialize import ticket_json
 from web.auth import login_required
@@ -82,4 +83,17 @@ def update(ticket_id: int):
     data = runtime().system.ticket(ticket_id).ask(
         UpdateTicket(me.tenant_id, body.status, user_id, body.queueId, frozenset(fields)),
         timeout=ASK_TIMEOUT)
+    return jsonify(data)
+
+
+@bp.post("/<int:ticket_id>/read")
+@login_required
+def read(ticket_id: int):
+    """The attendant opened the conversation: its unread counter goes to 0 (Izing's
+    SetTicketMessagesAsRead) and a ``ticket.updated`` tells the other screens. Returns the ticket;
+    404 ERR_NO_TICKET_FOUND."""
+    me = caller()
+    with db.unit_of_work():
+        tickets.get_ticket(me.tenant_id, ticket_id)
+    data = runtime().system.ticket(ticket_id).ask(MarkRead(me.tenant_id), timeout=ASK_TIMEOUT)
     return jsonify(data)

@@ -81,6 +81,18 @@ export class Conversation {
     this.pane.hidden = false;
     this.renderHeader();
     await this.loadFirst(true);
+    this.markRead();
+  }
+
+  /** The attendant is looking at it: unread to 0 on the server (every screen follows). */
+  markRead() {
+    const ticket = this.store.get(this.ticketId);
+    if (!ticket || !ticket.unreadMessages || this.readPending) return;
+    this.readPending = true;
+    api.post(`/tickets/${this.ticketId}/read`)
+      .then((answer) => this.store.merge(answer))
+      .catch(() => {})
+      .finally(() => { this.readPending = false; });
   }
 
   /** After a resync: fetch the newest page again and merge it. */
@@ -143,6 +155,7 @@ export class Conversation {
     const stick = this.nearBottom();
     this.upsert(message);
     if (stick) this.scrollToBottom();
+    if (!message.fromMe && document.visibilityState === "visible") this.markRead();
   }
 
   park(message) {
