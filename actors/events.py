@@ -3,6 +3,9 @@
 Event names (DESIGN "Real-time protocol"): ``ticket.created``, ``ticket.updated``,
 ``message.created``, ``message.updated``, ``message.ack``, ``session.updated``,
 ``campaign.updated``. ``data`` is the camelCase JSON of the row (``storage.serialize``).
+``message.created`` carries the ticket as it is after that message (``data.ticket``: last
+message, unread counter); no separate ``ticket.updated`` follows it — one frame per message,
+half the fan-out.
 """
 from __future__ import annotations
 

@@ -97,7 +97,6 @@ class TicketActor(Actor):
         ticket_data = ticket_json(ticket, ticket.contact)
         events.publish(self.system, msg.tenant_id, "message.created",
                        dict(message_json(message), ticket=ticket_data), self.ticket_id)
-        events.publish(self.system, msg.tenant_id, "ticket.updated", ticket_data, self.ticket_id)
 
     def on_event_error(self, message, exc: Exception) -> None:
         """A message that could not be stored (database down) is tried again, never dropped."""
@@ -123,8 +122,6 @@ class TicketActor(Actor):
         ticket_data = ticket_json(ticket, ticket.contact)
         events.publish(self.system, ticket.tenant_id, "message.created",
                        dict(data, ticket=ticket_data), self.ticket_id)
-        events.publish(self.system, ticket.tenant_id, "ticket.updated", ticket_data,
-                       self.ticket_id)
         return data
 
     # --- accept / transfer / close / reopen ------------------------------------------------------

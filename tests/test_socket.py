@@ -37,6 +37,19 @@ def test_incoming_message_reaches_tenant_subscriber_within_a_second(tenant, live
     ws.close()
 
 
+def test_a_message_event_carries_its_ticket_and_no_ticket_update_follows(tenant, live_server):
+    ws = WsClient(live_server, tenant.token)
+    ws.subscribe("tenant")
+    tenant.incoming("5511955550009", "one")
+    tenant.incoming("5511955550009", "two")
+    second = ws.wait_event("message.created", lambda d: d["body"] == "two")
+    assert second["data"]["ticket"]["unreadMessages"] == 2
+    assert second["data"]["ticket"]["lastMessage"] == "two"
+    assert [f["event"] for f in ws.frames if f["type"] == "event"] == [
+        "ticket.created", "message.created", "message.created"]
+    ws.close()
+
+
 def test_ticket_created_comes_before_its_first_message(tenant, live_server):
     ws = WsClient(live_server, tenant.token)
     ws.subscribe("tenant")
@@ -142,8 +155,11 @@ def test_subscribed_to_both_rooms_gets_each_event_once(tenant, live_server):
     ws.subscribe("tenant")
     ws.subscribe(f"ticket:{ticket['id']}")
     tenant.incoming("5511955550006", "once")
-    ws.wait_event("ticket.updated", lambda d: d["lastMessage"] == "once")
-    created = [f for f in ws.frames if f.get("event") == "message.created"]
+    ws.wait_event("message.created", lambda d: d["body"] == "once")
+    tenant.incoming("5511955550006", "marker")
+    ws.wait_event("message.created", lambda d: d["body"] == "marker")
+    created = [f for f in ws.frames if f.get("event") == "message.created"
+               and f["data"]["body"] == "once"]
     assert len(created) == 1
     ws.close()
 
