@@ -156,7 +156,7 @@ class SessionActor(Actor):
 
     @handles(ClientMessage)
     def on_message(self, msg: ClientMessage) -> None:
-        self._inbound(msg.message)
+        self._inbound(clean(msg.message))
 
     @handles(InboundRetry)
     def on_inbound_retry(self, msg: InboundRetry) -> None:
@@ -197,7 +197,11 @@ class SessionActor(Actor):
             return
         try:
             self._route(message)
-        except Exception as exc:  # noqa: BLE001 - the database is down or busy: retry, never drop
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if not db.is_transient(exc):
+                log.error("inbound %s from %s cannot be stored (%r): %.200r", message.wa_id,
+                          message.number, exc, message.body)
+                return
             delay = min(30.0, 0.5 * 2 ** attempt) * random.uniform(0.8, 1.2)
             log.warning("inbound %s not stored (%s); retry %d in %.1fs", message.wa_id, exc,
                         attempt + 1, delay)
@@ -274,7 +278,7 @@ class SessionActor(Actor):
             log.warning("%s: SyncUnread failed: %s", self, msg.error)
             return
         for message in msg.messages:
-            self._inbound(message)
+            self._inbound(clean(message))
 
     # --- sending ------------------------------------------------------------------------------
 
@@ -427,3 +431,18 @@ def _with_media(message: WaMessage, media: Media | None) -> WaMessage:
     from dataclasses import replace
 
     return replace(message, media=media)
+
+
+def clean(message: WaMessage) -> WaMessage:
+    """What the database can hold, whatever a client reports: no NUL characters (PostgreSQL
+    refuses them), names and ids within their columns. Idempotency is kept: the same message is
+    always cleaned the same way."""
+    from dataclasses import replace
+
+    name = (message.name or "").replace("\x00", "")[:255] or None
+    media = message.media
+    if media is not None and media.filename:
+        media = Media(media.mimetype[:128], media.filename.replace("\x00", "")[:255], media.data)
+    return replace(message, body=message.body.replace("\x00", ""), name=name, media=media,
+                   wa_id=message.wa_id[:128], number=message.number[:64],
+                   quoted_wa_id=(message.quoted_wa_id or "")[:128] or None)

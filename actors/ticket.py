@@ -99,9 +99,13 @@ class TicketActor(Actor):
                        dict(message_json(message), ticket=ticket_data), self.ticket_id)
 
     def on_event_error(self, message, exc: Exception) -> None:
-        """A message that could not be stored (database down) is tried again, never dropped."""
+        """A message that could not be stored because the database is down is tried again, never
+        dropped; one that can never be stored (bad data) is logged, not retried forever."""
         if isinstance(message, InboundMessage):
-            self.tell_later(random.uniform(1.0, 3.0), message)
+            if db.is_transient(exc):
+                self.tell_later(random.uniform(1.0, 3.0), message)
+            else:
+                log.error("inbound %s cannot be stored: %r", message.message.wa_id, exc)
 
     # --- outbound -----------------------------------------------------------------------------
 

@@ -86,6 +86,12 @@ def connect(url: str, *, max_connections: int = 20, timeout: float = 10.0) -> pe
     return db
 
 
+def is_transient(exc: BaseException) -> bool:
+    """True for failures that go away by themselves (database down, locked, connection lost):
+    worth retrying. False for the ones a retry repeats (bad data, a bug)."""
+    return isinstance(exc, (DatabaseUnavailable, peewee.OperationalError, peewee.InterfaceError))
+
+
 def is_sqlite() -> bool:
     """True when the bound database is SQLite (one writer at a time)."""
     return _is_sqlite

@@ -45,6 +45,8 @@ def save(public_dir: str, tenant_id: int, data: bytes, filename: str | None,
 
 def resolve(public_dir: str, tenant_id: int, filename: str) -> str | None:
     """The absolute path of a tenant's file, or None if it does not exist or escapes the folder."""
+    if "\x00" in filename:
+        return None
     folder = os.path.realpath(os.path.join(public_dir, str(int(tenant_id))))
     path = os.path.realpath(os.path.join(folder, filename))
     if not path.startswith(folder + os.sep) or not os.path.isfile(path):

@@ -6,7 +6,7 @@ import gevent
 import peewee as pw
 
 from storage import db
-from storage.errors import Conflict
+from storage.errors import Conflict, Invalid
 from storage.models import Tenant, User, Whatsapp
 
 
@@ -19,12 +19,32 @@ def _off_hub(fn, *args):
     return gevent.get_hub().threadpool.apply(fn, args)
 
 
+MAX_PASSWORD_BYTES = 72  # bcrypt reads no further (bcrypt 5 refuses longer ones)
+
+
+def normalise_email(email: str) -> str:
+    """Lower case, no surrounding spaces. Invalid ``ERR_INVALID_EMAIL`` unless it looks like one."""
+    email = email.strip().lower()
+    local, _, domain = email.partition("@")
+    if not local or "." not in domain or " " in email or len(email) > 255:
+        raise Invalid(f"not an e-mail address: {email!r}", "ERR_INVALID_EMAIL")
+    return email
+
+
+def _check_password(password: str) -> None:
+    if not 6 <= len(password) or len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        raise Invalid("the password needs 6 characters to 72 bytes", "ERR_INVALID_PASSWORD")
+
+
 def hash_password(password: str) -> str:
+    _check_password(password)
     salt = bcrypt.gensalt(BCRYPT_ROUNDS)
     return _off_hub(bcrypt.hashpw, password.encode("utf-8"), salt).decode("ascii")
 
 
 def check_password(password: str, password_hash: str) -> bool:
+    if len(password.encode("utf-8")) > MAX_PASSWORD_BYTES:
+        return False  # no stored password is that long (hash_password refuses them)
     try:
         return _off_hub(bcrypt.checkpw, password.encode("utf-8"), password_hash.encode("ascii"))
     except ValueError:
@@ -34,11 +54,14 @@ def check_password(password: str, password_hash: str) -> bool:
 def create_tenant(name: str, admin_email: str, admin_password: str,
                   admin_name: str = "Admin") -> tuple[Tenant, User]:
     """A tenant and its first admin. Raises Conflict ``ERR_EMAIL_TAKEN`` if the e-mail exists."""
+    admin_email = normalise_email(admin_email)
+    if not name.strip():
+        raise Invalid("the tenant needs a name", "ERR_VALIDATION")
     password_hash = hash_password(admin_password)  # slow on purpose: outside the write lock
     try:
         with db.write():
             tenant = Tenant.create(name=name)
-            user = User.create(tenant=tenant, name=admin_name, email=admin_email.lower(),
+            user = User.create(tenant=tenant, name=admin_name, email=admin_email,
                                password_hash=password_hash, profile="admin")
     except pw.IntegrityError:
         raise Conflict("a user with this e-mail already exists", "ERR_EMAIL_TAKEN") from None
@@ -47,10 +70,11 @@ def create_tenant(name: str, admin_email: str, admin_password: str,
 
 def create_user(tenant_id: int, name: str, email: str, password: str,
                 profile: str = "user") -> User:
+    email = normalise_email(email)
     password_hash = hash_password(password)
     try:
         with db.write():
-            return User.create(tenant=tenant_id, name=name, email=email.lower(),
+            return User.create(tenant=tenant_id, name=name, email=email,
                                password_hash=password_hash, profile=profile)
     except pw.IntegrityError:
         raise Conflict("a user with this e-mail already exists", "ERR_EMAIL_TAKEN") from None
@@ -65,4 +89,4 @@ def create_whatsapp(tenant_id: int, name: str, is_default: bool = False) -> What
 
 
 def find_user_by_email(email: str) -> User | None:
-    return User.get_or_none(User.email == email.lower())
+    return User.get_or_none(User.email == email.strip().lower())

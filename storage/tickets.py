@@ -92,10 +92,9 @@ def list_tickets(tenant_id: int, statuses: list[str], page: int = 1, user_id: in
         query = query.where((Ticket.user == user_id) | (Ticket.user.is_null()
                                                         & (Ticket.status == "pending")))
     if search:
-        like = f"%{search}%"
         in_messages = Message.select(Message.id).where(Message.ticket == Ticket.id,
-                                                        Message.body ** like)
-        query = query.where(Contact.name ** like | Contact.number ** like
+                                                        Message.body.contains(search))
+        query = query.where(Contact.name.contains(search) | Contact.number.contains(search)
                             | pw.fn.EXISTS(in_messages))
     count = query.count()
     rows = list(query.order_by(Ticket.last_message_at.desc(nulls="LAST"), Ticket.id.desc())

@@ -20,8 +20,11 @@ def create_app(runtime):
 
     settings = runtime.settings
     app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.url_map.converters["int"] = errors.BoundedInt  # an id past 2**63 - 1 is a 404
+    app.url_map.merge_slashes = False  # /tickets//1 is a 404, not an HTML redirect
     app.config["MAX_CONTENT_LENGTH"] = settings.max_upload_mb * 1024 * 1024 + 64 * 1024
-    app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": None}
+    app.config["SOCK_SERVER_OPTIONS"] = {"ping_interval": None,
+                                         "max_message_size": socket.MAX_FRAME}
     app.json.sort_keys = False
     app.extensions["tiktickets"] = runtime
     errors.init_app(app)

@@ -69,9 +69,13 @@ def decode(token: str, kind: str = "access") -> dict:
 
 
 def caller_from_token(token: str) -> Caller:
+    """The caller named by an access token. 401 ERR_SESSION_EXPIRED when a claim is malformed."""
     claims = decode(token)
-    return Caller(int(claims["sub"]), int(claims["tenantId"]), claims.get("profile", "user"),
-                  claims.get("name", ""))
+    try:
+        return Caller(int(claims["sub"]), int(claims["tenantId"]),
+                      str(claims.get("profile", "user")), str(claims.get("name", "")))
+    except (KeyError, TypeError, ValueError):
+        raise ApiError(401, "ERR_SESSION_EXPIRED", "malformed token") from None
 
 
 def login_required(fn=None, *, admin: bool = False):

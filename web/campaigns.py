@@ -37,7 +37,7 @@ from actors.messages import CampaignControl
 from storage import campaign_contacts as recipients
 from storage import campaigns, db, media, tickets
 from web.auth import login_required
-from web.common import Body, caller, has_more, json_body, page_number, runtime
+from web.common import Id, Body, caller, has_more, json_body, page_number, runtime
 from web.errors import ApiError
 from web.openapi import accepts
 
@@ -56,7 +56,7 @@ COLUMNS = {"name": "name", "whatsappId": "whatsapp", "message1": "message1",
 
 class CampaignBody(Body):
     name: str = pydantic.Field(min_length=1, max_length=255)
-    whatsappId: int
+    whatsappId: Id
     message1: str = pydantic.Field(min_length=1, max_length=MAX_TEXT)
     message2: str | None = pydantic.Field(default=None, max_length=MAX_TEXT)
     message3: str | None = pydantic.Field(default=None, max_length=MAX_TEXT)
@@ -78,7 +78,10 @@ class CampaignBody(Body):
     @classmethod
     def utc(cls, value: datetime.datetime | None):
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            try:
+                value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+            except OverflowError:
+                raise ValueError("startAt is out of range") from None
         return value
 
     @pydantic.model_validator(mode="after")
@@ -282,22 +285,30 @@ def csv_rows(data: bytes) -> list[tuple[int, str, str | None]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Excel exports end lines in CR
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
     number_col, name_col, rows = 0, 1, []
-    for cells in reader:
+    records = []
+    try:
+        for cells in reader:
+            records.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise ApiError(400, "ERR_INVALID_CSV", f"unreadable CSV near line {reader.line_num}: "
+                                                f"{exc}") from None
+    for line, cells in records:
         cells = [cell.strip() for cell in cells]
         if not any(cells):
             continue
         lowered = [cell.lower() for cell in cells]
-        if not rows and reader.line_num == 1 and NUMBER_HEADERS.intersection(lowered):
+        if not rows and line == 1 and NUMBER_HEADERS.intersection(lowered):
             number_col = next(i for i, c in enumerate(lowered) if c in NUMBER_HEADERS)
             name_col = next((i for i, c in enumerate(lowered) if c in NAME_HEADERS), None)
             continue
         number = cells[number_col] if number_col < len(cells) else ""
         name = cells[name_col] if name_col is not None and name_col < len(cells) else None
-        rows.append((reader.line_num, number, name))
+        rows.append((line, number, name))
     return rows

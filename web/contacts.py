@@ -16,7 +16,7 @@ from storage import db
 from storage.models import Contact
 from storage.serialize import contact_json
 from web.auth import login_required
-from web.common import Body, caller, has_more, json_body, page_number
+from web.common import Body, query_text, caller, has_more, json_body, page_number
 from web.openapi import accepts
 from web.errors import ApiError
 
@@ -27,7 +27,7 @@ PAGE_SIZE = 40
 class ContactCreate(Body):
     name: str = pydantic.Field(min_length=1, max_length=255)
     number: str = pydantic.Field(min_length=5, max_length=64)
-    email: str = ""
+    email: str = pydantic.Field(default="", max_length=255)
 
     @pydantic.field_validator("number")
     @classmethod
@@ -44,9 +44,9 @@ def list_():
     tenant_id = caller().tenant_id
     page = page_number()
     query = Contact.select().where(Contact.tenant == tenant_id)
-    search = (request.args.get("searchParam") or "").strip()
+    search = query_text("searchParam")
     if search:
-        query = query.where(Contact.name ** f"%{search}%" | Contact.number ** f"%{search}%")
+        query = query.where(Contact.name.contains(search) | Contact.number.contains(search))
     with db.unit_of_work():
         count = query.count()
         rows = [contact_json(c) for c in query.order_by(Contact.name).paginate(page, PAGE_SIZE)]

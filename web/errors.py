@@ -11,6 +11,7 @@ import peewee
 import pydantic
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from storage.db import DatabaseUnavailable
 from storage.errors import DomainError
@@ -22,6 +23,14 @@ HTTP_CODES = {
     404: "ERR_NOT_FOUND", 405: "ERR_METHOD_NOT_ALLOWED", 409: "ERR_CONFLICT",
     413: "ERR_FILE_TOO_LARGE", 415: "ERR_UNSUPPORTED_MEDIA_TYPE", 429: "ERR_TOO_MANY_REQUESTS",
 }
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:…>`` that matches only ids a database can hold (1 … 2**63 - 1)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 class ApiError(Exception):

@@ -68,7 +68,8 @@ def create(ticket_id: int):
                               upload.filename, upload.mimetype)
             stored.append(ref.ask(SendMessage(
                 body=caption if index == 0 else "", user_id=me.id, media_path=path,
-                media_type=media.media_type_of(upload.mimetype), media_name=upload.filename,
+                media_type=media.media_type_of(upload.mimetype),
+                media_name=upload.filename[:255],
                 quoted_msg_id=request.form.get("quotedMsgId") or None), timeout=ASK_TIMEOUT))
         return jsonify(dict(stored[0], messages=stored)), 201
     body = json_body(MessageCreate)

@@ -11,12 +11,46 @@ from dataclasses import dataclass, field, fields
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name)
-    return default if raw in (None, "") else float(raw)
+    try:
+        return default if raw in (None, "") else float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number") from None
 
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
-    return default if raw in (None, "") else int(raw)
+    try:
+        return default if raw in (None, "") else int(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not an integer") from None
+
+
+def check(settings: "Settings") -> "Settings":
+    """Refuse values the service cannot run with. Raises ValueError naming the variable."""
+    import logging
+
+    problems = []
+    if not settings.database_url.startswith(("sqlite:///", "postgres://", "postgresql://")):
+        problems.append("TT_DATABASE_URL must be sqlite:///… or postgresql://…")
+    if settings.redis_url and not settings.redis_url.startswith(("redis://", "rediss://")):
+        problems.append("TT_REDIS_URL must be redis://…")
+    if settings.whatsapp_client not in ("sim", "selenium"):
+        problems.append("TT_WHATSAPP_CLIENT must be sim or selenium")
+    if not 1 <= settings.max_upload_mb <= 1024:
+        problems.append("TT_MAX_UPLOAD_MB must be between 1 and 1024")
+    if not 0 <= settings.port <= 65535:
+        problems.append("TT_PORT must be a TCP port")
+    if settings.send_rate < 0 or settings.send_retries < 0 or settings.send_retry_delay < 0:
+        problems.append("TT_SEND_RATE, TT_SEND_RETRIES and TT_SEND_RETRY_DELAY must be ≥ 0")
+    if settings.watchdog_interval <= 0 or settings.ws_heartbeat <= 0:
+        problems.append("TT_WATCHDOG_INTERVAL and TT_WS_HEARTBEAT must be > 0")
+    if settings.ws_outbox < 1 or settings.ws_replay < 1:
+        problems.append("TT_WS_OUTBOX and TT_WS_REPLAY must be ≥ 1")
+    if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
+        problems.append("TT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return settings
 
 
 @dataclass(frozen=True)
@@ -67,9 +101,10 @@ def from_env() -> Settings:
     """Read the ``TT_*`` variables (README "Configuration" lists each with its default).
 
     Without ``TT_SECRET_KEY`` a random key is made per process: tokens then die with it.
+    Raises ValueError (naming the variable) for a value the service cannot run with.
     """
     d = Settings()
-    return Settings(
+    return check(Settings(
         database_url=os.environ.get("TT_DATABASE_URL") or d.database_url,
         redis_url=os.environ.get("TT_REDIS_URL", d.redis_url),
         redis_consumer_ttl=_float("TT_REDIS_CONSUMER_TTL", d.redis_consumer_ttl),
@@ -97,5 +132,5 @@ def from_env() -> Settings:
         chromium_path=os.environ.get("TT_CHROMIUM") or d.chromium_path,
         chromedriver_path=os.environ.get("TT_CHROMEDRIVER") or d.chromedriver_path,
         sim_state=os.environ.get("TT_SIM_STATE", d.sim_state),
-        log_level=os.environ.get("TT_LOG_LEVEL") or d.log_level,
-    )
+        log_level=(os.environ.get("TT_LOG_LEVEL") or d.log_level).upper(),
+    ))

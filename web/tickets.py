@@ -20,7 +20,7 @@ from actors.messages import MarkRead, UpdateTicket
 from storage import db, tickets
 from storage.serialize import ticket_json
 from web.auth import login_required
-from web.common import Body, caller, has_more, json_body, page_number, runtime
+from web.common import Body, Id, query_text, caller, has_more, json_body, page_number, runtime
 from web.openapi import accepts
 from web.errors import ApiError
 
@@ -31,8 +31,8 @@ ASK_TIMEOUT = 10.0
 
 class TicketUpdate(Body):
     status: Literal["pending", "open", "closed"] | None = None
-    userId: int | None = None
-    queueId: int | None = None
+    userId: Id | None = None
+    queueId: Id | None = None
 
 
 @bp.get("")
@@ -48,7 +48,7 @@ def list_():
     with db.unit_of_work():
         rows, count = tickets.list_tickets(
             me.tenant_id, statuses, page, user_id=None if show_all else me.id,
-            search=(request.args.get("searchParam") or "").strip() or None)
+            search=query_text("searchParam"))
         data = [ticket_json(t, t.contact) for t in rows]
     return jsonify({"tickets": data, "count": count,
                     "hasMore": has_more(count, page, tickets.PAGE_SIZE)})

@@ -100,12 +100,12 @@ def start_session(whatsapp_id: int):
 
 
 @bp.put("/whatsappsession/<int:whatsapp_id>")
-@login_required
+@login_required(admin=True)
 def new_qr(whatsapp_id: int):
     return _session_command(whatsapp_id, RequestNewQr())
 
 
 @bp.delete("/whatsappsession/<int:whatsapp_id>")
-@login_required
+@login_required(admin=True)
 def logout(whatsapp_id: int):
     return _session_command(whatsapp_id, LogoutSession())

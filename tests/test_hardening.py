@@ -1,0 +1,166 @@
+"""Hostile input found by a fresh user's probing: each gets a clear 4xx (or a refusal frame),
+never a 500, a traceback or a silent gap."""
+import datetime
+import json
+
+import jwt
+import websocket
+
+from helpers import WsClient, wait_for
+
+
+def test_json_nested_too_deep_is_a_400(client):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = client.post("/auth/login", data=deep, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["error"] == "ERR_INVALID_JSON"
+
+
+def test_ids_past_64_bits_are_404_or_400(tenant):
+    assert tenant.api("GET", "/tickets/99999999999999999999").status_code == 404
+    assert tenant.api("GET", "/tickets/9223372036854775808").status_code == 404
+    tenant.incoming("5511900002222", "hi")
+    ticket = wait_for(lambda: tenant.tickets("pending"))[0]
+    response = tenant.api("PUT", f"/tickets/{ticket['id']}", {"userId": 99999999999999999999})
+    assert response.status_code == 400
+
+
+def test_double_slash_is_a_json_404(tenant):
+    response = tenant.api("GET", "/tickets//1")
+    assert response.status_code == 404 and response.is_json
+
+
+def test_nul_characters_are_refused_in_bodies(tenant):
+    for path, body in [("/auth/login", {"email": "a\u0000b", "password": "x"}),
+                       ("/contacts", {"name": "a\u0000b", "number": "5511900003333"})]:
+        response = tenant.api("POST", path, body)
+        assert response.status_code == 400, path
+        assert response.get_json()["error"] == "ERR_VALIDATION"
+
+
+def test_nul_byte_in_a_media_path_is_a_404(tenant):
+    assert tenant.api("GET", f"/public/{tenant.tenant_id}/a%00b").status_code == 404
+
+
+def test_search_wildcards_match_literally(tenant):
+    tenant.incoming("5511900004444", "plain")
+    wait_for(lambda: tenant.tickets("pending"))
+    assert tenant.api("GET", "/tickets?searchParam=%25").get_json()["tickets"] == []
+    assert tenant.api("GET", "/contacts?searchParam=_").get_json()["contacts"] == []
+
+
+def test_inbound_with_a_nul_character_is_stored_without_it(tenant, runtime):
+    runtime.network.incoming(tenant.whatsapp_id, "5511900005555", "a\u0000b", name="N" * 400)
+    ticket = wait_for(lambda: tenant.tickets("pending"))[0]
+    assert wait_for(lambda: tenant.messages(ticket["id"]))[0]["body"] == "ab"
+    assert len(ticket["contact"]["name"]) == 255
+
+
+def test_overlong_password_is_refused_quietly(tenant, caplog):
+    response = tenant.client.post("/auth/login", json={"email": tenant.email,
+                                                       "password": "x" * 100})
+    assert response.status_code == 401
+    assert "Traceback" not in caplog.text
+
+
+def test_plain_users_cannot_log_out_the_tenants_whatsapp(tenant):
+    tenant.api("POST", "/users", {"name": "Agent", "email": "agent9@t.test",
+                                  "password": "secret123"})
+    token = tenant.client.post("/auth/login", json={"email": "agent9@t.test",
+                                                    "password": "secret123"}).get_json()["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    path = f"/whatsappsession/{tenant.whatsapp_id}"
+    assert tenant.client.delete(path, headers=headers).status_code == 403
+    assert tenant.client.put(path, headers=headers).status_code == 403
+
+
+def test_socket_auth_frame_nested_too_deep_gets_an_error_frame(live_server):
+    ws = WsClient(live_server)
+    ws.ws.send("[" * 20_000 + "]" * 20_000)  # deeper than the decoder goes, under the size cap
+    assert ws.next_frame()["error"] == "ERR_SESSION_EXPIRED"
+
+
+def test_socket_frame_over_the_limit_closes_the_socket(live_server):
+    ws = websocket.create_connection(f"ws://{live_server}/ws", timeout=5)
+    ws.send(json.dumps({"type": "auth", "token": "a" * 200_000}))
+    closed = False
+    try:
+        while True:
+            frame = ws.recv()
+            if not frame:
+                closed = True
+                break
+    except (websocket.WebSocketException, OSError):
+        closed = True
+    assert closed
+
+
+def test_socket_last_event_id_as_a_string_still_replays(tenant, live_server):
+    ws = WsClient(live_server, tenant.token)
+    ws.subscribe("tenant")
+    tenant.incoming("5511900006666", "first")
+    last = ws.wait_event("message.created")["id"]
+    ws.close()
+    tenant.incoming("5511900006666", "missed")
+    wait_for(lambda: len(tenant.messages(tenant.tickets("pending")[0]["id"])) == 2)
+    back = WsClient(live_server, tenant.token)
+    back.subscribe("tenant", last_event_id=str(last))
+    assert back.wait_event("message.created")["data"]["body"] == "missed"
+    back.close()
+    odd = WsClient(live_server, tenant.token)
+    odd.send({"type": "subscribe", "room": "tenant", "last_event_id": "yesterday"})
+    odd.wait_frame(lambda f: f["type"] == "subscribed")
+    assert odd.next_frame()["type"] == "resync"
+    odd.close()
+
+
+def test_socket_room_names_must_match_exactly(tenant, live_server):
+    tenant.incoming("5511900007777", "hi")
+    ticket = wait_for(lambda: tenant.tickets("pending"))[0]
+    ws = WsClient(live_server, tenant.token)
+    assert ws.subscribe(f"ticket:{ticket['id']}\n")["type"] == "error"
+    assert ws.subscribe(f"ticket:\u0661")["type"] == "error"
+    ws.close()
+
+
+def test_socket_closes_when_the_access_token_expires(tenant, live_server, settings):
+    token = jwt.encode({"sub": str(tenant.user_id), "tenantId": tenant.tenant_id,
+                        "profile": "admin", "type": "access",
+                        "exp": datetime.datetime.now(datetime.timezone.utc)
+                        + datetime.timedelta(seconds=2)}, settings.secret_key, algorithm="HS256")
+    ws = WsClient(live_server, token)
+    ws.subscribe("tenant")
+    expired = ws.wait_frame(lambda f: f["type"] == "error", timeout=6)
+    assert expired["error"] == "ERR_SESSION_EXPIRED"
+    ws.close()
+
+
+def test_campaign_csv_with_old_mac_line_endings_is_read(tenant):
+    campaign = tenant.api("POST", "/campaigns", {"name": "C", "whatsappId": tenant.whatsapp_id,
+                                                 "message1": "hi"}).get_json()
+    import io
+
+    data = b"5511977776697,Ana\r5511977776696,Bia\r"
+    response = tenant.api("POST", f"/campaigns/{campaign['id']}/contacts",
+                          data={"file": (io.BytesIO(data), "x.csv")},
+                          content_type="multipart/form-data")
+    assert response.status_code in (200, 201), response.get_json()
+    body = response.get_json()
+    assert (body["added"], body["rejected"]) == (2, [])
+
+
+def test_campaign_csv_that_is_not_text_is_a_400_or_rejected_rows(tenant):
+    campaign = tenant.api("POST", "/campaigns", {"name": "C", "whatsappId": tenant.whatsapp_id,
+                                                 "message1": "hi"}).get_json()
+    import io
+    import random
+
+    noise = bytes(random.Random(7).randrange(256) for _ in range(5000))
+    response = tenant.api("POST", f"/campaigns/{campaign['id']}/contacts",
+                          data={"file": (io.BytesIO(noise), "x.csv")},
+                          content_type="multipart/form-data")
+    assert response.status_code in (200, 201, 400), response.status_code
+    if response.status_code == 400:
+        assert response.get_json()["error"] == "ERR_INVALID_CSV"
+    else:
+        assert response.get_json()["added"] == 0
