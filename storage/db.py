@@ -128,6 +128,73 @@ def unit_of_work():
         database.close()
 
 
+class GroupCommit:
+    """Group commit: write functions submitted by many greenlets in the same moment run in one
+    transaction, and each caller gets its own function's result after that commit.
+
+    Under load the commit (a quarter of the inbound path's CPU on SQLite, a round trip and a WAL
+    flush on PostgreSQL) is paid once per batch instead of once per message; alone, a call costs
+    one greenlet switch more than :func:`write`. A function must not roll back on its own: if any
+    raises, the batch is rolled back and each function runs again in its own transaction, so only
+    the failing one fails. At most ``max_batch`` functions share a transaction.
+    """
+
+    def __init__(self, max_batch: int = 200) -> None:
+        import collections
+
+        import gevent.event
+
+        self.max_batch = max_batch
+        self._pending: collections.deque = collections.deque()
+        self._wake = gevent.event.Event()
+        self._writer = None
+
+    def run(self, fn):
+        """``fn()`` inside a shared write transaction; returns its result after the commit."""
+        import gevent
+        import gevent.event
+
+        result = gevent.event.AsyncResult()
+        self._pending.append((fn, result))
+        if self._writer is None or self._writer.dead:
+            self._writer = gevent.spawn(self._write_forever)
+        self._wake.set()
+        return result.get()
+
+    def _write_forever(self) -> None:
+        import gevent
+
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            gevent.sleep(0)  # let every greenlet that is ready this moment submit its write
+            while self._pending:
+                batch = [self._pending.popleft()
+                         for _ in range(min(self.max_batch, len(self._pending)))]
+                self._commit(batch)
+
+    @staticmethod
+    def _commit(batch) -> None:
+        try:
+            with write():
+                values = [fn() for fn, _ in batch]
+        except Exception:  # noqa: BLE001 - find the culprit: each alone
+            for fn, result in batch:
+                try:
+                    with write():
+                        value = fn()
+                except Exception as exc:  # noqa: BLE001 - handed to that caller
+                    result.set_exception(exc)
+                else:
+                    result.set(value)
+            return
+        for (_, result), value in zip(batch, values):
+            result.set(value)
+
+
+group = GroupCommit()
+
+
 @contextlib.contextmanager
 def write():
     """One write transaction: a pooled connection, the SQLite writer lock, ``atomic()``.

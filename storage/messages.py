@@ -28,10 +28,6 @@ class StoredInbound:
     queue_id: int | None
 
 
-class _Undo(Exception):
-    """Raised inside a write to roll it back (the message was a duplicate)."""
-
-
 def preview(body: str, media_type: str | None) -> str:
     """The ticket list's ``lastMessage``: the text, or the media kind for a bare attachment."""
     return (body or (f"[{media_type}]" if media_type else ""))[:255]
@@ -56,6 +52,7 @@ INSERT INTO message (id, tenant_id, ticket_id, whatsapp_id, contact_id, wa_messa
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)
 ON CONFLICT DO NOTHING"""
 _QUOTED = "SELECT id FROM message WHERE tenant_id = ? AND whatsapp_id = ? AND wa_message_id = ?"
+_UNDO_INSERT = "DELETE FROM message WHERE id = ?"
 # The outbound path (store → send → sent → acks) is written by hand for the same reason.
 _INSERT_OUTBOUND = """
 INSERT INTO message (id, tenant_id, ticket_id, whatsapp_id, contact_id, user_id, from_me, body,
@@ -84,9 +81,10 @@ def store_inbound(ticket_id: int, tenant_id: int, whatsapp_id: int, contact_id: 
                   media_type: str | None = None, media_path: str | None = None,
                   media_name: str | None = None, quoted_wa_id: str | None = None,
                   send_type: str = "chat", ack: int = 0) -> StoredInbound | None | bool:
-    """Store one message that WhatsApp delivered, exactly once, and bump its ticket — one
-    transaction: the ticket update (refused when the ticket is closed), then the insert (ignored
-    when (tenant, whatsapp, wa_message_id) exists, which rolls the update back).
+    """Store one message that WhatsApp delivered, exactly once, and bump its ticket: the insert
+    (ignored when (tenant, whatsapp, wa_message_id) exists), then the ticket update (refused when
+    the ticket is closed, which takes the insert back). Group-committed with the other ticket
+    actors' messages of the same moment (:class:`storage.db.GroupCommit`).
 
     Returns the stored message; ``None`` for a replay of a stored WhatsApp id; ``False`` when the
     ticket is closed (the caller finds or creates another). ``timestamp``: Unix seconds.
@@ -96,25 +94,30 @@ def store_inbound(ticket_id: int, tenant_id: int, whatsapp_id: int, contact_id: 
     status = "sent" if from_me else "received"
     last = preview(body, media_type)
     database = db.database
-    try:
-        with db.write():
-            quoted_id = None
-            if quoted_wa_id:
-                row = database.execute_sql(db.sql(_QUOTED), (tenant_id, whatsapp_id,
-                                                           quoted_wa_id)).fetchone()
-                quoted_id = row[0] if row else None
-            bumped = database.execute_sql(db.sql(_BUMP_TICKET), (
-                last, db.ts(now), db.ts(now), 0 if from_me else 1, ticket_id)).fetchone()
-            if bumped is None:
-                return False
-            inserted = database.execute_sql(db.sql(_INSERT_MESSAGE), (
-                message_id, tenant_id, ticket_id, whatsapp_id, contact_id, wa_message_id,
-                from_me, body, ack, status, media_type, media_path, media_name, quoted_id,
-                send_type, timestamp, db.ts(now), db.ts(now)))
-            if inserted.rowcount == 0:
-                raise _Undo()
-    except _Undo:
-        return None
+
+    def write():
+        quoted_id = None
+        if quoted_wa_id:
+            row = database.execute_sql(db.sql(_QUOTED), (tenant_id, whatsapp_id,
+                                                       quoted_wa_id)).fetchone()
+            quoted_id = row[0] if row else None
+        inserted = database.execute_sql(db.sql(_INSERT_MESSAGE), (
+            message_id, tenant_id, ticket_id, whatsapp_id, contact_id, wa_message_id,
+            from_me, body, ack, status, media_type, media_path, media_name, quoted_id,
+            send_type, timestamp, db.ts(now), db.ts(now)))
+        if inserted.rowcount == 0:
+            return None
+        bumped = database.execute_sql(db.sql(_BUMP_TICKET), (
+            last, db.ts(now), db.ts(now), 0 if from_me else 1, ticket_id)).fetchone()
+        if bumped is None:  # closed meanwhile: take the message back
+            database.execute_sql(db.sql(_UNDO_INSERT), (message_id,))
+            return False
+        return quoted_id, bumped
+
+    outcome = db.group.run(write)
+    if not outcome:
+        return outcome
+    quoted_id, bumped = outcome
     message = Message(id=message_id, tenant=tenant_id, ticket=ticket_id, whatsapp=whatsapp_id,
                       contact=contact_id, wa_message_id=wa_message_id, from_me=from_me, body=body,
                       ack=ack, status=status, media_type=media_type, media_path=media_path,
