@@ -16,8 +16,11 @@ def test_metrics_count_stored_and_sent_messages(tenant):
     ticket = wait_for(lambda: tenant.tickets("pending"))[0]
     tenant.api("POST", f"/messages/{ticket['id']}", {"body": "and me"})
     wait_for(lambda: tenant.sent())
-    text = wait_for(lambda: (t := tenant.client.get("/metrics").get_data(as_text=True))
-                    if "tt_outbound_messages_sent_total 1.0" in t else None)
+    def scraped():
+        text = tenant.client.get("/metrics").get_data(as_text=True)
+        return text if "tt_outbound_messages_sent_total 1.0" in text else None
+
+    text = wait_for(scraped)
     assert "tt_inbound_messages_stored_total 1.0" in text
     assert 'tt_live_actors{kind="sessions"} 1.0' in text
 
