@@ -6,7 +6,6 @@ two origins (``127.0.0.1`` and ``localhost``) so each keeps its own login in loc
 """
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path

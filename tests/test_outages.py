@@ -88,7 +88,7 @@ def test_postgres_down_gives_503_and_the_service_recovers_by_itself(proxied):
     runtime, client, proxy = proxied
     whatsapp_id, headers = _tenant(runtime, client)
     proxy.cut()
-    for path in ("/tickets?status=pending", "/contacts", f"/messages/1"):
+    for path in ("/tickets?status=pending", "/contacts", "/messages/1"):
         response = client.get(path, headers=headers)
         assert response.status_code == 503, (path, response.data[:200])
         assert response.get_json()["error"] == "ERR_DB_UNAVAILABLE"

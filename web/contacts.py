@@ -10,7 +10,7 @@ import re
 
 import peewee as pw
 import pydantic
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, jsonify
 
 from storage import db
 from storage.models import Contact
