@@ -18,9 +18,12 @@ reply, so each campaign send also waits for the connection's throttle in the
 - **progress follows the rows.** The sender and the ack path tell
   :class:`CampaignMessageChanged`; the recipient moves to sent / delivered / read / failed.
   Customer messages (:class:`CustomerMessage`) mark ``replied`` and check the opt-out keyword;
-- **restart.** On start the actor loads its running campaigns from the database, settles
-  queued recipients whose row already has an outcome, waits for the ones still ``pending``
-  (re-enqueued by the sweep) and goes on with the next ``pending`` recipient.
+- **restart.** Before any sender starts, :func:`hold_closed_windows` takes the queued sends
+  of campaigns whose window closed while the process was down back to ``pending``. On start
+  the actor loads its running campaigns from the database, settles queued recipients
+  whose row already has an outcome (the gap then counts from that moment, as for an outcome
+  seen live), waits for the ones still ``pending`` (re-enqueued by the
+  sweep) and goes on with the next ``pending`` recipient.
 
 Time comes from the injected ``clock`` (``now()``, ``call_later()``): every business moment —
 start time, gap, window opening, next cap day — is a :class:`CampaignWake` that the clock
@@ -51,6 +54,23 @@ log = logging.getLogger(__name__)
 CHECK_INTERVAL = 30.0  # wall-clock seconds between two reads of sends still in flight
 FLUSH_INTERVAL = 0.25  # wall-clock seconds between two campaign.updated of one campaign
 SKIPS_PER_TURN = 200   # recipients settled without sending before yielding the mailbox
+
+
+def hold_closed_windows(clock) -> int:
+    """At process start, before any sender: a running campaign whose daily window is closed
+    now takes its queued sends that have not left back to ``pending`` (rows ``cancelled``,
+    re-armed when the window opens), so the recovery sweep and the queue's redelivery send
+    nothing outside the window. Returns how many campaigns were held."""
+    with db.unit_of_work():
+        running = campaigns.running_with_window()
+        held = 0
+        for campaign in running:
+            zone = campaigns.tenant_timezone(campaign.tenant_id)
+            if schedule.window_wait(clock.now(), zone, campaign.window_start,
+                                    campaign.window_end) is not None:
+                recipients.hold(campaign.id, clock.now())
+                held += 1
+    return held
 
 
 @dataclass
@@ -85,8 +105,8 @@ class CampaignActor(Actor):
         return f"<CampaignActor whatsapp={self.whatsapp_id}>"
 
     def on_start(self) -> None:
+        self._read_zone()
         with db.unit_of_work():
-            self.tz = campaigns.tenant_timezone(self.tenant_id)
             self.reached = recipients.reached(self.whatsapp_id)
             running = campaigns.running_on(self.whatsapp_id)
         for campaign in running:
@@ -118,9 +138,14 @@ class CampaignActor(Actor):
 
     def _begin(self, campaign: Campaign) -> None:
         with db.unit_of_work():
-            in_flight = recipients.in_flight(campaign.id)
+            in_flight, settled = recipients.in_flight(campaign.id)
             last = recipients.last_queued_at(campaign.id)
-        next_at = last + datetime.timedelta(seconds=campaign.delay) if last else None
+        now = self.clock.now()
+        if settled:  # an outcome first seen now: the gap counts from here, as for any outcome
+            next_at = now + datetime.timedelta(
+                seconds=schedule.gap(campaign.delay, campaign.jitter, self.rng))
+        else:
+            next_at = last + datetime.timedelta(seconds=campaign.delay) if last else None
         run = self.runs[campaign.id] = Run(campaign, set(in_flight), next_at)
         self._pump(run)
 
@@ -137,6 +162,7 @@ class CampaignActor(Actor):
         """Hand the next recipient to the queue if the campaign may send now; otherwise arm a
         wake for the moment it may."""
         campaign = run.campaign
+        self._read_zone()
         for _ in range(SKIPS_PER_TURN):
             now = self.clock.now()
             if run.in_flight and not self._settle_in_flight(run, now):
@@ -158,6 +184,14 @@ class CampaignActor(Actor):
             if not self._hand_off_next(run, now) or run.in_flight:
                 return
         self._wake(run, self.clock.now())  # many skips in a row: let the mailbox breathe
+
+    def _read_zone(self) -> None:
+        """The tenant's time zone, read at every pacing step: an administrator's change
+        (``PUT /settings/timezone``) moves the window and the cap day from the next step on."""
+        with db.unit_of_work():
+            zone = campaigns.tenant_timezone(self.tenant_id)
+        if zone != self.tz:
+            self.tz, self.day = zone, None
 
     def _settle_in_flight(self, run: Run, now: datetime.datetime) -> bool:
         """Drop sends that have an outcome (the safety net behind CampaignMessageChanged).

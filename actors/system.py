@@ -21,7 +21,7 @@ import gevent.monkey
 import pykka
 
 from actors import events
-from actors.campaign import CampaignActor
+from actors.campaign import CampaignActor, hold_closed_windows
 from actors.campaign_schedule import Clock
 from actors.messages import CampaignMessageChanged, CustomerMessage, Drain, JobArrived, Media
 from actors.metrics import Metrics
@@ -103,6 +103,7 @@ class ActorSystem:
     def start(self) -> "ActorSystem":
         """Start a session and a sender per connection, then the recovery sweep."""
         require_gevent_patching()
+        hold_closed_windows(self.clock)  # before a sender could send a held campaign's row
         with db.unit_of_work():
             rows = list(Whatsapp.select(Whatsapp.id, Whatsapp.tenant, Whatsapp.status)
                         .where(Whatsapp.is_deleted == False).tuples())  # noqa: E712
@@ -216,14 +217,14 @@ class ActorSystem:
         self.queue.ack(job)
 
     def apply_ack(self, tenant_id: int, whatsapp_id: int, wa_id: str, ack: int) -> bool:
-        """Store a later ack from WhatsApp and emit ``message.ack`` (a campaign message's ack
-        moves its recipient instead, and the campaign emits ``campaign.updated``). False: no
-        such message yet."""
+        """Store a later ack from WhatsApp and emit ``message.ack`` to the message's ticket; a
+        campaign message's ack also moves its recipient (the campaign emits
+        ``campaign.updated``). False: no such message yet."""
         with db.unit_of_work():
             found, row = messages.apply_ack(whatsapp_id, wa_id, ack)
         if row is not None and row.send_type == "campaign":
             self.campaign_message_changed(row)
-        elif row is not None:
+        if row is not None and row.ticket_id is not None:  # a campaign send joins the reply's
             events.publish(self, tenant_id, "message.ack", message_json(row), row.ticket_id)
         return found
 

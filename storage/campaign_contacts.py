@@ -238,6 +238,13 @@ def revoke(campaign_id: int, status_after: str, now: datetime.datetime) -> None:
          .where(Recipient.campaign == campaign_id, Recipient.status == "pending").execute())
 
 
+def hold(campaign_id: int, now: datetime.datetime) -> None:
+    """Take the campaign's queued sends that have not left back to ``pending`` (their rows
+    ``cancelled``, re-armed by :func:`hand_off` later): a resumed campaign outside its window."""
+    with db.write():
+        revoke(campaign_id, "pending", now)
+
+
 def follow(message_id: str) -> tuple[int, str] | None:
     """Move the message's recipient to the state its row shows (``sent`` by status; ack 2
     ``delivered``; ack ≥ 3 ``read``; ``failed``); never backwards. Returns ``(campaign id,
@@ -247,15 +254,17 @@ def follow(message_id: str) -> tuple[int, str] | None:
 
 
 def _follow(message_id: str) -> tuple[int, str] | None:
-    row = (Recipient.select(Recipient.id, Recipient.campaign, Recipient.status, Message.status,
-                            Message.ack)
+    row = (Recipient.select(Recipient.id, Recipient.campaign, Recipient.status,
+                            Recipient.replied_at, Message.status, Message.ack)
            .join(Message).where(Recipient.message == message_id).tuples().first())
     if row is None:
         return None
-    recipient_id, campaign_id, current, message_status, ack = row
+    recipient_id, campaign_id, current, replied_at, message_status, ack = row
     target = None
     if message_status == "sent":
-        target = "read" if ack >= 3 else "delivered" if ack == 2 else "sent"
+        # a reply that came in while the send's outcome was being recorded counts once sent
+        target = ("replied" if replied_at is not None else
+                  "read" if ack >= 3 else "delivered" if ack == 2 else "sent")
     elif message_status == "failed":
         target = "failed"
     if target and current in RANK and RANK[target] > RANK[current]:
@@ -264,9 +273,10 @@ def _follow(message_id: str) -> tuple[int, str] | None:
     return campaign_id, message_status
 
 
-def in_flight(campaign_id: int) -> list[str]:
-    """After a restart: settle queued recipients whose row already has an outcome; return the
-    message ids still ``pending`` (the recovery sweep re-enqueues those rows)."""
+def in_flight(campaign_id: int) -> tuple[list[str], bool]:
+    """At start or resume: settle the queued recipients whose row already has an outcome.
+    Returns the message ids still ``pending`` (the recovery sweep re-enqueues those rows) and
+    whether any outcome was settled here, unseen by the campaign until now."""
     with db.write():
         rows = list(Recipient.select(Recipient.message, Message.status).join(Message)
                     .where(Recipient.campaign == campaign_id, Recipient.status == "queued")
@@ -274,7 +284,8 @@ def in_flight(campaign_id: int) -> list[str]:
         for message_id, status in rows:
             if status != "pending":
                 _follow(message_id)
-    return [message_id for message_id, status in rows if status == "pending"]
+    pending = [message_id for message_id, status in rows if status == "pending"]
+    return pending, len(pending) < len(rows)
 
 
 def last_queued_at(campaign_id: int) -> datetime.datetime | None:
@@ -304,22 +315,32 @@ def reached(whatsapp_id: int) -> set[int]:
 def record_reply(whatsapp_id: int, contact_id: int, body: str,
                  now: datetime.datetime) -> set[int]:
     """A customer wrote to this connection: their sent/delivered/read recipients become
-    ``replied``; a body equal to one of those campaigns' opt-out keywords (case, accents, spaces
-    and punctuation ignored) opts the contact out of every future campaign send (its pending
-    recipients become ``opted_out``). Returns the ids of the campaigns that changed."""
+    ``replied``. A ``queued`` one whose send is still being recorded (WhatsApp may deliver and
+    the customer answer before the sender stores the outcome) keeps the reply's time and
+    becomes ``replied`` when :func:`follow` sees it sent. A body equal to one of those
+    campaigns' opt-out keywords (case, accents, spaces and punctuation ignored) opts the
+    contact out of every future campaign send (its pending recipients become ``opted_out``).
+    Returns the ids of the campaigns that changed."""
     with db.write():
         rows = list(Recipient.select(Recipient.id, Recipient.campaign, Recipient.status,
-                                     Campaign.opt_out_keyword).join(Campaign)
+                                     Recipient.message, Campaign.opt_out_keyword).join(Campaign)
                     .where(Recipient.contact == contact_id, Campaign.whatsapp == whatsapp_id,
-                           Recipient.status.in_(("sent", "delivered", "read", "replied")))
+                           Recipient.status.in_(("queued", "sent", "delivered", "read",
+                                                 "replied")))
                     .tuples())
         changed = set()
         stamp = utcnow()
-        for recipient_id, campaign_id, status, _ in rows:
-            if status != "replied":
-                (Recipient.update(status="replied", replied_at=now, updated_at=stamp)
+        for recipient_id, campaign_id, status, message_id, _ in rows:
+            if status == "replied":
+                continue
+            (Recipient.update(replied_at=now, updated_at=stamp)
+             .where(Recipient.id == recipient_id).execute())
+            if status == "queued":
+                _follow(message_id)  # replied if its row says sent; else when it does
+            else:
+                (Recipient.update(status="replied")
                  .where(Recipient.id == recipient_id).execute())
-                changed.add(campaign_id)
+            changed.add(campaign_id)
         said = _fold(body)
         if said and any(keyword and _fold(keyword) == said for *_, keyword in rows):
             Contact.update(opted_out_at=now).where(Contact.id == contact_id).execute()

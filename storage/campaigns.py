@@ -20,15 +20,14 @@ import zoneinfo
 import peewee as pw
 
 from storage import campaign_contacts as recipients
-from storage import db
+from storage import db, tenants
 from storage.errors import Conflict, NotFound
-from storage.models import Campaign, CampaignContact, Message, Setting, utcnow
+from storage.models import Campaign, CampaignContact, Message, utcnow
 from storage.serialize import iso
 
 log = logging.getLogger(__name__)
 
 PAGE_SIZE = 40
-DEFAULT_TIMEZONE = "America/Sao_Paulo"
 EDITABLE = ("draft", "paused")
 COUNTER_KEYS = ("pending", "queued", "sent", "delivered", "read", "replied", "failed",
                 "cancelled", "opted_out")
@@ -38,15 +37,15 @@ _TARGET = {"start": "running", "pause": "paused", "resume": "running", "cancel":
 
 
 def tenant_timezone(tenant_id: int) -> zoneinfo.ZoneInfo:
-    """The tenant's time zone: setting ``timezone`` (an IANA name), else America/Sao_Paulo."""
-    name = (Setting.select(Setting.value)
-            .where(Setting.tenant == tenant_id, Setting.key == "timezone").scalar())
+    """The tenant's time zone: setting ``timezone`` (an IANA name, checked when stored), else
+    America/Sao_Paulo."""
+    name = tenants.setting(tenant_id, "timezone")
     try:
-        return zoneinfo.ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):  # a row written before the check
         log.warning("tenant %s: unknown time zone %r; using %s", tenant_id, name,
-                    DEFAULT_TIMEZONE)
-        return zoneinfo.ZoneInfo(DEFAULT_TIMEZONE)
+                    tenants.DEFAULT_TIMEZONE)
+        return zoneinfo.ZoneInfo(tenants.DEFAULT_TIMEZONE)
 
 
 # --- the web's side: drafts ---------------------------------------------------------------------
@@ -152,6 +151,12 @@ def running_connections() -> list[tuple[int, int]]:
     """``(whatsapp_id, tenant_id)`` of every connection with a running campaign."""
     return list(Campaign.select(Campaign.whatsapp, Campaign.tenant)
                 .where(Campaign.status == "running").distinct().tuples())
+
+
+def running_with_window() -> list[Campaign]:
+    """Every running campaign that has a daily window, on any connection."""
+    return list(Campaign.select().where(Campaign.status == "running",
+                                        Campaign.window_start.is_null(False)))
 
 
 def running_on(whatsapp_id: int) -> list[Campaign]:

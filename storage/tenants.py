@@ -6,8 +6,8 @@ import gevent
 import peewee as pw
 
 from storage import db
-from storage.errors import Conflict, Invalid
-from storage.models import Tenant, User, Whatsapp
+from storage.errors import Conflict, Invalid, NotFound
+from storage.models import Setting, Tenant, User, Whatsapp, utcnow
 
 
 BCRYPT_ROUNDS = 12  # bcrypt's cost factor; tests lower it
@@ -90,3 +90,47 @@ def create_whatsapp(tenant_id: int, name: str, is_default: bool = False) -> What
 
 def find_user_by_email(email: str) -> User | None:
     return User.get_or_none(User.email == email.strip().lower())
+
+
+# --- tenant settings (Izing's ``Setting``: one row per tenant and key) -------------------------
+
+DEFAULT_TIMEZONE = "America/Sao_Paulo"
+
+
+def _zone(value: str) -> str:
+    """An IANA zone name (``America/Sao_Paulo``); Invalid ``ERR_INVALID_TIMEZONE`` otherwise."""
+    import zoneinfo
+
+    name = value.strip()
+    if name not in zoneinfo.available_timezones():
+        raise Invalid(f"not an IANA time zone: {value!r}", "ERR_INVALID_TIMEZONE")
+    return name
+
+
+# key → (default, check). ``timezone`` places the campaigns' daily window and cap day.
+SETTINGS = {"timezone": (DEFAULT_TIMEZONE, _zone)}
+
+
+def settings(tenant_id: int) -> dict[str, str]:
+    """Every known setting of the tenant: its stored value, else the default."""
+    stored = dict(Setting.select(Setting.key, Setting.value)
+                  .where(Setting.tenant == tenant_id, Setting.key.in_(list(SETTINGS))).tuples())
+    return {key: stored.get(key, default) for key, (default, _) in SETTINGS.items()}
+
+
+def setting(tenant_id: int, key: str) -> str:
+    return settings(tenant_id)[key]
+
+
+def put_setting(tenant_id: int, key: str, value: str) -> str:
+    """Store one setting (checked) and return the stored value. NotFound
+    ``ERR_NO_SETTING_FOUND`` for an unknown key; Invalid from the key's check."""
+    if key not in SETTINGS:
+        raise NotFound(f"no setting {key!r}", "ERR_NO_SETTING_FOUND")
+    value = SETTINGS[key][1](value)
+    stamp = utcnow()
+    (Setting.insert(tenant=tenant_id, key=key, value=value, created_at=stamp, updated_at=stamp)
+     .on_conflict(conflict_target=[Setting.tenant, Setting.key],
+                  update={Setting.value: value, Setting.updated_at: stamp})
+     .execute())
+    return value

@@ -5,6 +5,8 @@ raises :class:`~storage.errors.NotFound`, exactly like a missing one.
 """
 from __future__ import annotations
 
+import datetime
+
 import peewee as pw
 
 from storage import db
@@ -55,12 +57,29 @@ def find_or_create_ticket(tenant_id: int, whatsapp_id: int, contact_id: int,
             ticket_id = Ticket.insert(tenant=tenant_id, whatsapp=whatsapp_id, contact=contact_id,
                                       status="pending", is_group=is_group, created_at=now,
                                       updated_at=now).execute()
+            _attach_campaign_messages(ticket_id, whatsapp_id, contact_id, now)
             return ticket_id, True
     except pw.IntegrityError:
         found = active_ticket_id(tenant_id, whatsapp_id, contact_id)
         if found is None:
             raise
         return found, False
+
+
+CAMPAIGN_CONTEXT = datetime.timedelta(days=7)  # how far back a campaign send joins the reply
+
+
+def _attach_campaign_messages(ticket_id: int, whatsapp_id: int, contact_id: int,
+                              now: datetime.datetime) -> None:
+    """The campaign messages sent to the contact on this connection in the last
+    :data:`CAMPAIGN_CONTEXT` join the ticket that the contact's answer opens: the attendant
+    sees what is being answered (a campaign send itself opens no ticket). Uses the partial
+    index of migration 0003; ``pending``/``cancelled`` sends stay out."""
+    (Message.update(ticket=ticket_id)
+     .where(Message.contact == contact_id, Message.whatsapp == whatsapp_id,
+            Message.ticket.is_null(), Message.created_at > now - CAMPAIGN_CONTEXT,
+            Message.send_type == "campaign", Message.status == "sent")
+     .execute())
 
 
 def get_ticket(tenant_id: int, ticket_id: int) -> Ticket:

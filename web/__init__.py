@@ -38,6 +38,9 @@ def create_app(runtime):
     from web import campaigns  # CampaignProcess (issue 6)
 
     app.register_blueprint(campaigns.bp)
+    from web import tenant_settings  # the campaigns' time zone
+
+    app.register_blueprint(tenant_settings.bp)
     if runtime.network is not None:
         app.register_blueprint(sim.bp)
     socket.init_app(app)
