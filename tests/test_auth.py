@@ -64,3 +64,25 @@ def test_plain_users_cannot_use_admin_routes(tenant):
                                   json={"from": "5511900000000", "body": "x"}, headers=headers)
     assert response.status_code == 403
     assert tenant.client.get("/tickets", headers=headers).status_code == 200
+
+
+def test_failed_logins_past_the_limit_are_refused_with_retry_after(tenant):
+    for _ in range(5):
+        assert _login(tenant.client, tenant.email, "wrong-password").status_code == 401
+    refused = _login(tenant.client, tenant.email, "wrong-password")
+    assert (refused.status_code, refused.get_json()["error"]) == (429, "ERR_TOO_MANY_ATTEMPTS")
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    # the right password waits too: the brake is on the account from this address
+    assert _login(tenant.client, tenant.email).status_code == 429
+
+
+def test_successful_logins_never_count_against_the_limit(tenant):
+    for _ in range(8):
+        assert _login(tenant.client, tenant.email).status_code == 200
+
+
+def test_one_accounts_failures_do_not_lock_out_another(make_tenant):
+    alice, bob = make_tenant(start=False), make_tenant(start=False)
+    for _ in range(6):
+        _login(alice.client, alice.email, "wrong-password")
+    assert _login(bob.client, bob.email).status_code == 200

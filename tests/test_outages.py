@@ -107,3 +107,14 @@ def test_postgres_down_gives_503_and_the_service_recovers_by_itself(proxied):
     assert "during outage" in [m["body"] for m in messages]
     assert all(ref.is_alive() for ref in runtime.system.sessions.values())
     assert client.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize("proxied", ["redis"], indirect=True)
+def test_login_works_while_redis_is_down_without_the_failed_login_brake(proxied):
+    runtime, client, proxy = proxied
+    _tenant(runtime, client)
+    proxy.cut()
+    wrong = client.post("/auth/login", json={"email": "outage@t.test", "password": "nope1234"})
+    assert wrong.status_code == 401
+    right = client.post("/auth/login", json={"email": "outage@t.test", "password": "secret123"})
+    assert right.status_code == 200 and right.get_json()["token"]

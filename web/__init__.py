@@ -28,6 +28,7 @@ def create_app(runtime):
     app.json.sort_keys = False
     app.extensions["tiktickets"] = runtime
     errors.init_app(app)
+    auth.init_app(app, settings)
     for blueprint in (meta.bp, auth.bp, tickets.bp, messages.bp, contacts.bp, whatsapp.bp,
                       public.bp):
         app.register_blueprint(blueprint)

@@ -1,6 +1,9 @@
 """Authentication (Izing's ``/auth``): JWT access tokens, refresh tokens, bcrypt passwords.
 
-- ``POST /auth/login`` ``{email, password}`` → ``{token, refreshToken, user}``; 401 ERR_INVALID_CREDENTIALS.
+- ``POST /auth/login`` ``{email, password}`` → ``{token, refreshToken, user}``; 401
+  ERR_INVALID_CREDENTIALS; 429 ERR_TOO_MANY_ATTEMPTS (``Retry-After`` seconds) after
+  ``TT_LOGIN_RATE`` failed attempts (default ``5/minute;20/hour``) for one e-mail from one
+  address — a brute-force brake that leaves the other users of a shared office address alone.
 - ``POST /auth/refresh_token`` ``{refreshToken}`` → the same shape; 401 ERR_SESSION_EXPIRED.
 - ``POST /auth/logout`` (Bearer) revokes every refresh token of the user.
 - ``GET /auth/me`` → the user.
@@ -13,9 +16,10 @@ from __future__ import annotations
 
 import datetime
 import functools
+import logging
 
 import jwt
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 
 from storage import db
 from storage.models import User
@@ -26,6 +30,50 @@ from web.openapi import accepts
 from web.errors import ApiError
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
+log = logging.getLogger(__name__)
+
+
+class LoginThrottle:
+    """Failed logins per (client address, e-mail) over moving windows (the ``limits``
+    library). Counters live in Redis when ``TT_REDIS_URL`` is set (shared by every process),
+    else in this process's memory. Only failures count: a user who types the password right
+    is never slowed down."""
+
+    def __init__(self, spec: str, redis_url: str = "") -> None:
+        from limits import parse_many, storage, strategies
+
+        self.items = parse_many(spec)
+        backend = storage.storage_from_string(redis_url or "memory://")
+        self.window = strategies.MovingWindowRateLimiter(backend)
+
+    def check(self, address: str, email: str) -> None:
+        """ApiError 429 ``ERR_TOO_MANY_ATTEMPTS`` while a window is full (``Retry-After``).
+        With Redis unreachable the brake is off (logged): logging in must keep working."""
+        import time
+
+        for item in self.items:
+            try:
+                if self.window.test(item, "login", address, email):
+                    continue
+                reset = self.window.get_window_stats(item, "login", address, email).reset_time
+            except Exception as exc:  # noqa: BLE001 - redis errors: fail open, loudly
+                log.warning("login throttle unavailable (%s); not applied", exc)
+                return
+            retry = max(1, int(reset - time.time()) + 1)
+            raise ApiError(429, "ERR_TOO_MANY_ATTEMPTS",
+                           f"too many failed logins; retry in {retry} s",
+                           headers={"Retry-After": str(retry)})
+
+    def failed(self, address: str, email: str) -> None:
+        try:
+            for item in self.items:
+                self.window.hit(item, "login", address, email)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("login throttle unavailable (%s); failure not counted", exc)
+
+
+def init_app(app, settings) -> None:
+    app.extensions["tt_login_throttle"] = LoginThrottle(settings.login_rate, settings.redis_url)
 
 
 class Caller:
@@ -108,9 +156,13 @@ class RefreshBody(Body):
 @accepts(LoginBody)
 def login():
     body = json_body(LoginBody)
+    throttle: LoginThrottle = current_app.extensions["tt_login_throttle"]
+    address, email = request.remote_addr or "-", body.email.strip().lower()
+    throttle.check(address, email)
     with db.unit_of_work():
         user = find_user_by_email(body.email)
     if user is None or not check_password(body.password, user.password_hash):
+        throttle.failed(address, email)
         raise ApiError(401, "ERR_INVALID_CREDENTIALS", "wrong e-mail or password")
     return jsonify(issue_tokens(user))
 

@@ -34,22 +34,24 @@ class BoundedInt(IntegerConverter):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details=None):
+    def __init__(self, status: int, code: str, message: str, details=None,
+                 headers: dict | None = None):
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers or {}
 
 
-def error_response(status: int, code: str, message: str, details=None):
+def error_response(status: int, code: str, message: str, details=None, headers=None):
     payload = {"error": code, "message": message}
     if details is not None:
         payload["details"] = details
-    return jsonify(payload), status
+    return jsonify(payload), status, headers or {}
 
 
 def init_app(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):

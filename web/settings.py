@@ -46,6 +46,12 @@ def check(settings: "Settings") -> "Settings":
         problems.append("TT_WATCHDOG_INTERVAL and TT_WS_HEARTBEAT must be > 0")
     if settings.ws_outbox < 1 or settings.ws_replay < 1:
         problems.append("TT_WS_OUTBOX and TT_WS_REPLAY must be ≥ 1")
+    try:
+        import limits
+
+        limits.parse_many(settings.login_rate)
+    except ValueError:
+        problems.append("TT_LOGIN_RATE must be like 5/minute;20/hour")
     if not isinstance(logging.getLevelName(settings.log_level.upper()), int):
         problems.append("TT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
     if problems:
@@ -69,6 +75,7 @@ class Settings:
     port: int = 8000
     max_upload_mb: int = 16
     access_token_minutes: int = 15
+    login_rate: str = "5/minute;20/hour"
     refresh_token_days: int = 7
     ws_outbox: int = 1000
     ws_heartbeat: float = 25.0
@@ -119,6 +126,7 @@ def from_env() -> Settings:
         port=_int("TT_PORT", d.port),
         max_upload_mb=_int("TT_MAX_UPLOAD_MB", d.max_upload_mb),
         access_token_minutes=_int("TT_ACCESS_TOKEN_MINUTES", d.access_token_minutes),
+        login_rate=os.environ.get("TT_LOGIN_RATE") or d.login_rate,
         refresh_token_days=_int("TT_REFRESH_TOKEN_DAYS", d.refresh_token_days),
         ws_outbox=_int("TT_WS_OUTBOX", d.ws_outbox),
         ws_heartbeat=_float("TT_WS_HEARTBEAT", d.ws_heartbeat),
