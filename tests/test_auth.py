@@ -54,6 +54,25 @@ def test_logout_revokes_refresh_tokens(tenant):
     assert response.status_code == 401
 
 
+def test_logout_ends_the_access_tokens_at_once(tenant):
+    other = _login(tenant.client, tenant.email).get_json()["token"]  # another device
+    assert tenant.api("POST", "/auth/logout").status_code == 200
+    for token in (tenant.token, other):
+        response = tenant.client.get("/tickets", headers={"Authorization": f"Bearer {token}"})
+        assert (response.status_code, response.get_json()["error"]) == (401,
+                                                                         "ERR_SESSION_EXPIRED")
+    assert _login(tenant.client, tenant.email).status_code == 200
+
+
+def test_a_demoted_admin_loses_admin_routes_with_the_same_token(tenant):
+    from storage.models import User
+
+    with db.write():
+        User.update(profile="user").where(User.id == tenant.user_id).execute()
+    response = tenant.api("POST", "/whatsapp", {"name": "x"})
+    assert (response.status_code, response.get_json()["error"]) == (403, "ERR_NO_PERMISSION")
+
+
 def test_plain_users_cannot_use_admin_routes(tenant):
     with db.unit_of_work():
         tenants.create_user(tenant.tenant_id, "Agent", "agent@t.test", "secret123")

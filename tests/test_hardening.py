@@ -125,7 +125,7 @@ def test_socket_room_names_must_match_exactly(tenant, live_server):
 
 def test_socket_closes_when_the_access_token_expires(tenant, live_server, settings):
     token = jwt.encode({"sub": str(tenant.user_id), "tenantId": tenant.tenant_id,
-                        "profile": "admin", "type": "access",
+                        "profile": "admin", "type": "access", "tv": 0,
                         "exp": datetime.datetime.now(datetime.timezone.utc)
                         + datetime.timedelta(seconds=2)}, settings.secret_key, algorithm="HS256")
     ws = WsClient(live_server, token)

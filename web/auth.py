@@ -5,12 +5,12 @@
   ``TT_LOGIN_RATE`` failed attempts (default ``5/minute;20/hour``) for one e-mail from one
   address — a brute-force brake that leaves the other users of a shared office address alone.
 - ``POST /auth/refresh_token`` ``{refreshToken}`` → the same shape; 401 ERR_SESSION_EXPIRED.
-- ``POST /auth/logout`` (Bearer) revokes every refresh token of the user.
+- ``POST /auth/logout`` (Bearer) ends every access and refresh token of the user.
 - ``GET /auth/me`` → the user.
 
 Access tokens live ``TT_ACCESS_TOKEN_MINUTES`` (15), refresh tokens ``TT_REFRESH_TOKEN_DAYS`` (7);
-both are HS256 JWTs signed with ``TT_SECRET_KEY``. A refresh token carries the user's
-``token_version``; logout bumps it.
+both are HS256 JWTs signed with ``TT_SECRET_KEY``. Both carry the user's ``token_version``;
+logout bumps it, and every request compares it with the database.
 """
 from __future__ import annotations
 
@@ -94,10 +94,10 @@ def _now() -> datetime.datetime:
 def issue_tokens(user: User) -> dict:
     settings = runtime().settings
     base = {"sub": str(user.id), "tenantId": user.tenant_id, "profile": user.profile,
-            "name": user.name}
+            "name": user.name, "tv": user.token_version}
     token = jwt.encode(dict(base, type="access", exp=_now() + datetime.timedelta(
         minutes=settings.access_token_minutes)), settings.secret_key, algorithm="HS256")
-    refresh = jwt.encode(dict(base, type="refresh", tv=user.token_version, exp=_now() +
+    refresh = jwt.encode(dict(base, type="refresh", exp=_now() +
                               datetime.timedelta(days=settings.refresh_token_days)),
                          settings.secret_key, algorithm="HS256")
     return {"token": token, "refreshToken": refresh, "user": user_json(user),
@@ -117,13 +117,21 @@ def decode(token: str, kind: str = "access") -> dict:
 
 
 def caller_from_token(token: str) -> Caller:
-    """The caller named by an access token. 401 ERR_SESSION_EXPIRED when a claim is malformed."""
+    """The caller named by an access token, as the database has them now: one primary-key
+    read, so a logout (``token_version`` bumped) ends every access token at once, and a
+    changed profile or a deleted user counts from the next request. 401 ERR_SESSION_EXPIRED
+    when a claim is malformed or the session was ended."""
     claims = decode(token)
     try:
-        return Caller(int(claims["sub"]), int(claims["tenantId"]),
-                      str(claims.get("profile", "user")), str(claims.get("name", "")))
+        user_id, tenant_id, version = int(claims["sub"]), int(claims["tenantId"]), int(claims["tv"])
     except (KeyError, TypeError, ValueError):
         raise ApiError(401, "ERR_SESSION_EXPIRED", "malformed token") from None
+    with db.unit_of_work():
+        row = (User.select(User.tenant, User.profile, User.name, User.token_version)
+               .where(User.id == user_id).tuples().first())
+    if row is None or row[0] != tenant_id or row[3] != version:
+        raise ApiError(401, "ERR_SESSION_EXPIRED", "the session was ended; log in again")
+    return Caller(user_id, tenant_id, row[1], row[2])
 
 
 def login_required(fn=None, *, admin: bool = False):
