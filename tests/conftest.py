@@ -163,3 +163,18 @@ def live_server(app):
     server.start()
     yield f"127.0.0.1:{server.server_port}"
     server.stop(timeout=1)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Debian Chromium, one per test module (each costs ~200 MB and a second)."""
+    from dashboard_screen import CHROMEDRIVER, start_browser, stop_browser
+
+    if not os.path.exists(CHROMEDRIVER):
+        message = "Debian's chromium-driver is missing (scripts/test installs it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    driver, profile = start_browser()
+    yield driver
+    stop_browser(driver, profile)

@@ -7,7 +7,6 @@ test gets its own server and database (``live_server``), hence its own origin. S
 the main screens are written to ``screenshots/`` (git-ignored).
 """
 import base64
-import os
 import time
 
 import pytest
@@ -16,8 +15,7 @@ from selenium.webdriver.common.keys import Keys
 
 from storage import db, tenants
 from storage.models import Queue
-from dashboard_screen import (CHROMEDRIVER, Screen, reset_windows, script_errors, start_browser,
-                              stop_browser)
+from dashboard_screen import Screen, reset_windows, script_errors
 from helpers import wait_for
 
 # A 4×4 red PNG and a tiny WAV: real media for the inline image and the audio player.
@@ -25,18 +23,6 @@ PNG_4x4 = ("iVBORw0KGgoAAAANSUhEUgAAAAQAAAAECAIAAAAmkwkpAAAAEklEQVR4nGP4z8CAB+GT
            "AAAAAElFTkSuQmCC")
 WAV = base64.b64encode(b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00@\x1f\x00\x00"
                        b"@\x1f\x00\x00\x01\x00\x08\x00data\x00\x00\x00\x00").decode()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMEDRIVER):
-        message = "Debian's chromium-driver is missing (scripts/test installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    driver, profile = start_browser()
-    yield driver
-    stop_browser(driver, profile)
 
 
 @pytest.fixture

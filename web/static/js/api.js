@@ -5,10 +5,11 @@
 const STORAGE_KEY = "tt.session";
 
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, details = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = Array.isArray(details) ? details : [];  // ERR_VALIDATION: [{field, message}]
   }
 }
 
@@ -106,7 +107,7 @@ export async function request(method, path, options = {}) {
   const data = await parse(response);
   if (!response.ok) {
     throw new ApiError(response.status, (data && data.error) || `ERR_HTTP_${response.status}`,
-      (data && data.message) || response.statusText);
+      (data && data.message) || response.statusText, data && data.details);
   }
   return data;
 }

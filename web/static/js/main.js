@@ -1,7 +1,9 @@
-// The dashboard's entry point: login, then the tickets and connections pages kept live by the
-// socket. Pages are chosen by the URL hash (#/tickets, #/connections).
+// The dashboard's entry point: login, then the tickets, connections and (admins only) campaigns
+// pages kept live by the socket. Pages are chosen by the URL hash (#/tickets, #/connections,
+// #/campaigns).
 
 import * as api from "./api.js";
+import { CampaignsPage } from "./campaigns.js";
 import { ConnectionsPage } from "./connections.js";
 import { Conversation } from "./conversation.js";
 import { byId, h, toast } from "./dom.js";
@@ -35,7 +37,8 @@ function showLogin() {
       await startApp();
     } catch (failure) {
       error.textContent = failure.status === 401 ? t("login.failed")
-        : t("login.error", { message: failure.message || "?" });
+        : failure.status === 429 ? errorText(failure)
+          : t("login.error", { message: failure.message || "?" });
       error.hidden = false;
     } finally {
       byId("login-submit").disabled = false;
@@ -64,6 +67,9 @@ async function startApp() {
   const store = new TicketStore(me);
   const notifier = new Notifier();
   const connections = new ConnectionsPage();
+  const admin = me.profile === "admin";
+  const campaigns = admin ? new CampaignsPage() : null;
+  byId("nav-campaigns").hidden = !admin;
   const conversation = new Conversation({
     store, users, me, queues: () => queues, media: new api.MediaCache(),
     onAction: (ticket) => { if (store.visible(ticket)) list.showTab(ticket.status); },
@@ -93,6 +99,11 @@ async function startApp() {
       conversation.onMessage(data);
     } else if (name === "session.updated") {
       connections.onSession(data);
+      if (campaigns) campaigns.onSession(data);
+    } else if (name === "campaign.updated") {
+      if (campaigns) campaigns.onCampaign(data);
+    } else if (name === "campaign.deleted") {
+      if (campaigns) campaigns.onDeleted(data);
     }
   };
   const live = new LiveSocket({
@@ -104,6 +115,7 @@ async function startApp() {
       store.load().catch((error) => toast(errorText(error), "error"));
       conversation.reload();
       connections.reload();
+      if (campaigns) campaigns.reload();
       loadPickers().then(() => list.render(), () => {});
     },
   });
@@ -113,15 +125,19 @@ async function startApp() {
     live.stop();
     api.logout();  // the session change below reloads the page onto the login form
   });
+  const pages = ["tickets", "connections", ...(campaigns ? ["campaigns"] : [])];
   const showPage = () => {
-    const page = location.hash === "#/connections" ? "connections" : "tickets";
-    byId("tickets-page").hidden = page !== "tickets";
-    byId("connections-page").hidden = page !== "connections";
-    byId("nav-tickets").classList.toggle("active", page === "tickets");
-    byId("nav-connections").classList.toggle("active", page === "connections");
+    const wanted = location.hash.replace(/^#\//, "");
+    const page = pages.includes(wanted) ? wanted : "tickets";
+    for (const name of ["tickets", "connections", "campaigns"]) {
+      byId(`${name}-page`).hidden = page !== name;
+      byId(`nav-${name}`).classList.toggle("active", page === name);
+    }
     if (page === "connections" && !connections.loaded) {
       connections.load().catch((error) => toast(errorText(error), "error"));
     }
+    // every visit reloads: events are not kept while the page is away for long (replay buffer)
+    if (page === "campaigns") campaigns.load().catch((error) => toast(errorText(error), "error"));
   };
   window.addEventListener("hashchange", showPage);
   showPage();
@@ -129,6 +145,7 @@ async function startApp() {
     list.render();
     conversation.refresh();
     connections.render();
+    if (campaigns) campaigns.onLanguageChange();
     notifier.setPending(store.counts.pending);
   });
 }

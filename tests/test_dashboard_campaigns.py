@@ -1,0 +1,401 @@
+"""The dashboard's campaigns page in real headless Chromium (selenium): the form that creates a
+campaign and uploads its contacts (typed and CSV) with the report of the rejected rows, progress
+moving live from ``campaign.updated`` events, the control buttons, escaping, and that only admins
+see the page.
+
+Same set-up as ``test_dashboard.py``: one browser for the module, a server and a database per
+test (``live_server``), the simulated WhatsApp answering the sends. The screenshot of the page is
+written to ``screenshots/campaigns.png`` (git-ignored; ``docs/screenshots/`` holds a copy).
+"""
+import datetime
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from storage import db, tenants
+from dashboard_screen import Screen, reset_windows, script_errors
+from helpers import wait_for
+
+CARDS = """return [...document.querySelectorAll('#campaigns [data-testid=campaign]')].map(e => ({
+    id: Number(e.dataset.id), status: e.dataset.status,
+    name: e.querySelector('.campaign-name').textContent,
+    chip: e.querySelector('.campaign-status').textContent,
+    connection: e.querySelector('.campaign-connection').textContent,
+    progress: e.querySelector('.progress-label').textContent,
+    counters: Object.fromEntries([...e.querySelectorAll('[data-counter]')]
+        .map(c => [c.dataset.counter, Number(c.dataset.value)])),
+    actions: [...e.querySelectorAll('.buttons button')].map(b => b.dataset.action)}));"""
+REPORTS = """return [...document.querySelectorAll(arguments[0] + ' [data-testid=contacts-report]')]
+    .map(r => ({summary: r.querySelector('.report-summary').textContent,
+                rows: [...r.querySelectorAll('[data-testid=rejected-row]')]
+                    .map(tr => [...tr.children].map(td => td.textContent))}));"""
+
+
+@pytest.fixture
+def screen(browser, live_server):
+    """The first window, on this test's server at http://127.0.0.1:<port>."""
+    yield Screen(browser, f"http://{live_server}")
+    errors = script_errors(browser)
+    reset_windows(browser)
+    assert not errors, f"uncaught JavaScript errors: {errors}"
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+def make_campaign(tenant, contacts=(), **fields) -> dict:
+    """A draft through the API, with ``contacts`` (numbers) added."""
+    body = {"name": "Promo", "whatsappId": tenant.whatsapp_id, "message1": "Oi {{name}}!",
+            "delay": 0, "jitter": 0, **fields}
+    response = tenant.api("POST", "/campaigns", body)
+    assert response.status_code == 201, response.get_json()
+    campaign = response.get_json()
+    if contacts:
+        added = tenant.api("POST", f"/campaigns/{campaign['id']}/contacts",
+                           {"contacts": list(contacts)})
+        assert added.get_json()["added"] == len(contacts), added.get_json()
+    return campaign
+
+
+def open_campaigns(screen: Screen) -> None:
+    screen.go("campaigns")
+    screen.wait(lambda: screen.shown("#campaigns-page")
+                and screen.js("return !!document.querySelector('#campaigns > *')"),
+                message="the campaigns page loaded")
+
+
+def cards(screen: Screen) -> list[dict]:
+    return screen.js(CARDS)
+
+
+def card(screen: Screen, campaign_id: int) -> dict | None:
+    return next((c for c in cards(screen) if c["id"] == campaign_id), None)
+
+
+def wait_card(screen: Screen, campaign_id: int, test, message: str, timeout: float = 5.0):
+    return screen.wait(lambda: (found := card(screen, campaign_id)) and test(found) and found,
+                       timeout, message)
+
+
+def click_action(screen: Screen, campaign_id: int, action: str) -> None:
+    """A real click (a confirm() may open: scripts would block on it)."""
+    selector = f'[data-testid=campaign][data-id="{campaign_id}"] button[data-action="{action}"]'
+    screen.wait(lambda: screen.js("const b = document.querySelector(arguments[0]);"
+                                  "return !!b && !b.disabled", selector),
+                message=f"the {action} button")
+    screen.find(selector).click()
+
+
+def answer_confirm(screen: Screen, accept: bool) -> str:
+    alert = WebDriverWait(screen.driver, 5).until(expected_conditions.alert_is_present())
+    text = alert.text
+    if accept:
+        alert.accept()
+    else:
+        alert.dismiss()
+    return text
+
+
+def set_value(screen: Screen, css: str, value: str) -> None:
+    """Type into an input the way the page reads it (date and time pickers too)."""
+    screen.js("const e = document.querySelector(arguments[0]); e.value = arguments[1];"
+              "e.dispatchEvent(new Event('input', {bubbles: true}));", css, value)
+
+
+def reports(screen: Screen, scope: str) -> list[dict]:
+    return screen.js(REPORTS, scope)
+
+
+def utc(iso: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+# --- creating ------------------------------------------------------------------------------------
+
+def test_admin_creates_a_campaign_with_typed_and_csv_contacts_and_sees_the_rejected_rows(
+        screen, tenant, tmp_path):
+    csv_file = tmp_path / "lista.csv"
+    csv_file.write_text("nome;telefone\nJoão;5511977770003\nZé;12\n", encoding="utf-8")
+    screen.login(tenant.email)
+    screen.find("#nav-campaigns").click()  # the admin's link
+    screen.wait(lambda: screen.shown("#campaign-new"), message="the campaigns page")
+    screen.find("#campaign-new").click()
+    screen.wait(lambda: screen.shown("#campaign-form"), message="the form")
+    screen.find("#campaign-name").send_keys("Black Friday")
+    screen.find("#campaign-message1").send_keys("{{greeting}}, {{name}}! 20% off today.")
+    screen.find("#campaign-message2").send_keys("Oi {{name}}, promoção!")
+    set_value(screen, "#campaign-start", "2030-01-07T14:30")
+    set_value(screen, "#campaign-delay", "5")
+    set_value(screen, "#campaign-jitter", "2.5")
+    set_value(screen, "#campaign-window-start", "09:00")
+    set_value(screen, "#campaign-window-end", "18:00")
+    set_value(screen, "#campaign-daily-cap", "100")
+    screen.find("#campaign-opt-out").send_keys("SAIR")
+    set_value(screen, "#campaign-numbers", "5511977770001,Maria\n\nabc,Fulano\n"
+                                           "+55 (11) 97777-0002\n5511977770001\n123")
+    screen.find("#campaign-csv").send_keys(str(csv_file))
+    screen.find("#campaign-submit").click()
+
+    shown = screen.wait(lambda: len(reports(screen, "#campaign-report")) == 2
+                        and reports(screen, "#campaign-report"), message="the upload report")
+    assert not screen.shown("#campaign-form")
+    typed, uploaded = shown
+    assert typed["summary"] == ("Typed list: 5 received, 2 added, 1 duplicates, 2 rejected.")
+    assert typed["rows"] == [
+        ["3", "abc", "Not a phone number"],
+        ["6", "123", "A number needs 10 to 15 digits with the country code (this one has 3)"]]
+    assert uploaded["summary"] == "File lista.csv: 2 received, 1 added, 0 duplicates, 1 rejected."
+    assert uploaded["rows"] == [["3", "12", "A number needs 10 to 15 digits with the country "
+                                             "code (this one has 2)"]]
+
+    created = wait_card(screen, cards(screen)[0]["id"], lambda c: c["counters"]["pending"] == 3,
+                        "the draft with its 3 contacts")
+    assert (created["name"], created["chip"], created["connection"]) == \
+        ("Black Friday", "Draft", "Number 1")
+    assert created["actions"] == ["start", "contacts", "delete"]
+    assert created["progress"] == "0 of 3 contacts processed (0%)"
+    stored = tenant.api("GET", f"/campaigns/{created['id']}").get_json()
+    expected_start = screen.js("return new Date('2030-01-07T14:30').toISOString()")
+    assert utc(stored["startAt"]) == utc(expected_start)
+    assert {k: stored[k] for k in ("message1", "message2", "message3", "delay", "jitter",
+                                   "windowStart", "windowEnd", "dailyCap", "optOutKeyword",
+                                   "whatsappId")} == {
+        "message1": "{{greeting}}, {{name}}! 20% off today.",
+        "message2": "Oi {{name}}, promoção!", "message3": None, "delay": 5.0, "jitter": 2.5,
+        "windowStart": "09:00", "windowEnd": "18:00", "dailyCap": 100, "optOutKeyword": "SAIR",
+        "whatsappId": tenant.whatsapp_id}
+    names = {c["number"]: c["name"] for c in tenant.api(
+        "GET", f"/campaigns/{created['id']}/contacts").get_json()["contacts"]}
+    assert names == {"5511977770001": "Maria", "5511977770002": "", "5511977770003": "João"}
+
+
+def test_the_form_uploads_the_attachment_sent_with_every_message(screen, tenant, tmp_path):
+    flyer = tmp_path / "folheto.pdf"
+    flyer.write_bytes(b"%PDF-1.4 promo")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    screen.find("#campaign-new").click()
+    screen.find("#campaign-name").send_keys("Com anexo")
+    screen.find("#campaign-message1").send_keys("Veja o folheto")
+    screen.find("#campaign-media").send_keys(str(flyer))
+    screen.find("#campaign-submit").click()
+    screen.wait(lambda: "attachment folheto.pdf" in (screen.text(".campaign-meta") or ""),
+                message="the attachment on the card")
+    stored = tenant.api("GET", "/campaigns").get_json()["campaigns"][0]
+    assert (stored["mediaName"], stored["mediaType"]) == ("folheto.pdf", "document")
+    assert screen.text("#campaign-report-body") == \
+        "No contacts were added yet: add them from the campaign's card."
+
+
+def test_the_form_needs_both_ends_of_the_sending_window(screen, tenant):
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    screen.find("#campaign-new").click()
+    screen.find("#campaign-name").send_keys("Meia janela")
+    screen.find("#campaign-message1").send_keys("Oi")
+    set_value(screen, "#campaign-window-start", "09:00")
+    screen.find("#campaign-submit").click()
+    assert screen.js("return document.getElementById('campaign-window-end').validationMessage") \
+        == "Fill in both ends of the sending window, or neither."
+    assert screen.shown("#campaign-form")
+    assert tenant.api("GET", "/campaigns").get_json()["count"] == 0
+
+
+def test_add_contacts_dialog_uploads_a_csv_and_shows_its_report(screen, tenant, tmp_path):
+    campaign = make_campaign(tenant, ["5511977770010"], name="Reativação")
+    csv_file = tmp_path / "clientes.csv"
+    csv_file.write_text("5511977770011,Ana\n5511977770010,Repetido\nnão é número,Bia\n",
+                        encoding="utf-8")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    click_action(screen, campaign["id"], "contacts")
+    screen.wait(lambda: screen.js("return document.getElementById('contacts-dialog').open"),
+                message="the dialog")
+    assert screen.text("#contacts-title") == "Add contacts to “Reativação”"
+    screen.find("#contacts-csv").send_keys(str(csv_file))
+    screen.find("#contacts-submit").click()
+    shown = screen.wait(lambda: reports(screen, "#contacts-report"), message="the report")
+    assert shown == [{"summary": "File clientes.csv: 3 received, 1 added, 1 duplicates, "
+                                 "1 rejected.",
+                      "rows": [["3", "não é número", "Not a phone number"]]}]
+    wait_card(screen, campaign["id"], lambda c: c["counters"]["pending"] == 2,
+              "the card counts the new contact")
+
+
+# --- live progress and the control buttons -------------------------------------------------------
+
+def test_started_campaign_shows_its_progress_live_until_finished(screen, tenant):
+    numbers = [f"55119777700{i:02d}" for i in range(20, 24)]
+    # 0.3 s between sends, more than the 0.25 s between two events: each step shows
+    campaign = make_campaign(tenant, numbers, name="Aviso de feriado", delay=0.3)
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    screen.js("window.__sameDocument = true")
+    screen.js("""window.__sentSeen = [];
+        new MutationObserver(() => {
+          const e = document.querySelector('[data-testid=campaign] [data-counter=sent]');
+          const value = e && e.dataset.value;
+          if (value && window.__sentSeen.at(-1) !== value) window.__sentSeen.push(value);
+        }).observe(document.getElementById('campaigns'), {subtree: true, childList: true,
+                                                           attributes: true});""")
+    click_action(screen, campaign["id"], "start")
+    done = wait_card(screen, campaign["id"], lambda c: c["status"] == "finished",
+                     "finished, live", timeout=10)
+    assert done["chip"] == "Finished" and done["actions"] == ["delete"]
+    assert done["counters"] == {"pending": 0, "sent": 4, "delivered": 0, "read": 0,
+                                "replied": 0, "failed": 0}
+    assert done["progress"] == "4 of 4 contacts processed (100%)"
+    seen = [int(value) for value in screen.js("return window.__sentSeen")]
+    assert seen == sorted(seen) and any(0 < value < 4 for value in seen), seen  # it moved
+    sent = wait_for(lambda: len(tenant.sent()) == 4 and tenant.sent(), message="4 sends")
+    assert sorted(s["to"].split("@")[0] for s in sent) == numbers
+    for ack, message in ((3, sent[0]), (2, sent[1])):
+        assert tenant.api("POST", f"/sim/whatsapp/{tenant.whatsapp_id}/ack",
+                          {"id": message["id"], "ack": ack}).status_code == 202
+    tenant.incoming(sent[2]["to"].split("@")[0], "Obrigado!")
+    acked = wait_card(screen, campaign["id"], lambda c: c["counters"]["replied"] == 1
+                      and c["counters"]["read"] == 2 and c["counters"]["delivered"] == 3,
+                      "acks and the reply, live")
+    assert acked["counters"]["sent"] == 4
+    assert screen.js("return window.__sameDocument") is True
+    screen.screenshot("campaigns")
+
+
+def test_campaign_started_from_another_screen_appears_and_moves_live(screen, tenant):
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    assert screen.text("#campaigns .empty") == "No campaigns yet."
+    campaign = make_campaign(tenant, ["5511977770070", "5511977770071"], name="Pelo API")
+    assert tenant.api("POST", f"/campaigns/{campaign['id']}/start").status_code == 200
+    shown = wait_card(screen, campaign["id"], lambda c: c["status"] == "finished",
+                      "the campaign, from its events alone", timeout=10)
+    assert (shown["name"], shown["counters"]["sent"]) == ("Pelo API", 2)
+    assert screen.find("#campaigns .empty") is None
+
+
+def test_pause_resume_and_cancel_change_the_status_on_every_admin_screen(screen, tenant):
+    # starts in 2030: it stays running without sending, so each step is seen in its own state
+    campaign = make_campaign(tenant, ["5511977770030", "5511977770031"], name="Lançamento",
+                             startAt="2030-01-07T12:00:00")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    port = screen.base.rsplit(":", 1)[1]
+    other = Screen.new_window(screen.driver, f"http://localhost:{port}")
+    other.login(tenant.email)
+    open_campaigns(other)
+    steps = (("start", "running", "Running", ["pause", "contacts", "cancel"]),
+             ("pause", "paused", "Paused", ["resume", "contacts", "cancel", "delete"]),
+             ("resume", "running", "Running", ["pause", "contacts", "cancel"]))
+    for action, status, chip, actions in steps:
+        click_action(screen, campaign["id"], action)
+        for window in (screen, other):
+            shown = wait_card(window, campaign["id"], lambda c: c["status"] == status,
+                              f"{status} after {action}")
+            assert (shown["chip"], shown["actions"]) == (chip, actions)
+    click_action(screen, campaign["id"], "cancel")
+    assert answer_confirm(screen, accept=True) == \
+        "Cancel the campaign “Lançamento”? Contacts not sent yet will not be sent."
+    for window in (screen, other):
+        shown = wait_card(window, campaign["id"], lambda c: c["status"] == "cancelled"
+                          and c["counters"].get("cancelled") == 2, "cancelled")
+        assert shown["progress"] == "2 of 2 contacts processed (100%)"
+    assert tenant.sent() == []
+
+
+def test_cancel_is_not_sent_when_the_confirmation_is_dismissed(screen, tenant):
+    campaign = make_campaign(tenant, ["5511977770040"], startAt="2030-01-07T12:00:00")
+    tenant.api("POST", f"/campaigns/{campaign['id']}/start")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    click_action(screen, campaign["id"], "cancel")
+    answer_confirm(screen, accept=False)
+    assert card(screen, campaign["id"])["status"] == "running"
+    assert tenant.api("GET", f"/campaigns/{campaign['id']}").get_json()["status"] == "running"
+
+
+def test_campaign_created_and_deleted_on_another_screen_comes_and_goes_live(screen, tenant):
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    campaign = make_campaign(tenant, ["5511977770090"], name="De outra tela")
+    wait_card(screen, campaign["id"], lambda c: c["counters"]["pending"] == 1,
+              "the new draft with its contact, from events alone")
+    assert tenant.api("DELETE", f"/campaigns/{campaign['id']}").status_code == 200
+    screen.wait(lambda: card(screen, campaign["id"]) is None, message="the draft gone live")
+
+
+def test_delete_asks_for_confirmation_and_removes_the_draft(screen, tenant):
+    keep = make_campaign(tenant, name="Fica")
+    drop = make_campaign(tenant, name="Sai")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    click_action(screen, drop["id"], "delete")
+    assert answer_confirm(screen, accept=False) == \
+        "Delete the campaign “Sai”? Messages already sent stay in WhatsApp."
+    assert [c["name"] for c in cards(screen)] == ["Sai", "Fica"]
+    click_action(screen, drop["id"], "delete")
+    answer_confirm(screen, accept=True)
+    screen.wait(lambda: [c["id"] for c in cards(screen)] == [keep["id"]],
+                message="the draft gone")
+    assert tenant.api("GET", f"/campaigns/{drop['id']}").status_code == 404
+
+
+def test_starting_a_campaign_without_contacts_shows_why_in_a_toast(screen, tenant):
+    campaign = make_campaign(tenant, name="Vazia")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    click_action(screen, campaign["id"], "start")
+    screen.wait(lambda: screen.text("#toasts .toast.error")
+                == "Add contacts before starting the campaign.", message="the toast")
+    assert card(screen, campaign["id"])["status"] == "draft"
+
+
+# --- escaping, permissions, language -----------------------------------------------------------
+
+def test_campaign_markup_renders_as_text(screen, tenant):
+    name = "<img src=x onerror=alert(1)>"
+    campaign = make_campaign(tenant, ["5511977770050"], name=name,
+                             message1='<b onmouseover="window.__xss=1">oi</b>')
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    shown = card(screen, campaign["id"])
+    assert shown["name"] == name
+    assert screen.text(f'[data-id="{campaign["id"]}"] .campaign-message') == \
+        '<b onmouseover="window.__xss=1">oi</b>'
+    click_action(screen, campaign["id"], "contacts")
+    screen.find("#contacts-numbers").send_keys("<img src=y onerror=window.__xss=2>")
+    screen.find("#contacts-submit").click()
+    rows = screen.wait(lambda: reports(screen, "#contacts-report"), message="the report")[0]
+    assert rows["rows"] == [["1", "<img src=y onerror=window.__xss=2>", "Not a phone number"]]
+    assert screen.text("#contacts-title") == f"Add contacts to “{name}”"
+    assert screen.js("return document.querySelectorAll('#campaigns-page img, #campaigns-page b,"
+                     " #contacts-dialog img').length") == 0
+    assert screen.js("return window.__xss") is None
+    with pytest.raises(NoAlertPresentException):
+        screen.driver.switch_to.alert.text  # noqa: B018 - raises when no alert is open
+
+
+def test_attendant_who_is_not_an_admin_has_no_campaigns_page(screen, tenant):
+    make_campaign(tenant, name="Só para admins")
+    with db.unit_of_work():
+        tenants.create_user(tenant.tenant_id, "Beatriz", "beatriz@agents.test", "secret123")
+    screen.login("beatriz@agents.test")
+    assert not screen.shown("#nav-campaigns") and screen.shown("#nav-connections")
+    screen.go("campaigns")
+    screen.wait(lambda: screen.js("return location.hash") == "#/campaigns")
+    assert screen.shown("#tickets-page") and not screen.shown("#campaigns-page")
+    assert "Só para admins" not in screen.driver.page_source
+
+
+def test_language_switch_translates_the_campaigns_page(screen, tenant):
+    campaign = make_campaign(tenant, ["5511977770060"], name="Promo")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    assert card(screen, campaign["id"])["chip"] == "Draft"
+    screen.js("const s = document.getElementById('lang-select'); s.value = 'pt-BR';"
+              "s.dispatchEvent(new Event('change'));")
+    shown = card(screen, campaign["id"])
+    assert (shown["chip"], shown["progress"]) == \
+        ("Rascunho", "0 de 1 contatos processados (0%)")
+    assert screen.text("#nav-campaigns") == "Campanhas"
+    assert screen.text(f'[data-id="{campaign["id"]}"] button[data-action="start"]') == "Iniciar"
