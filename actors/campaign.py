@@ -133,7 +133,8 @@ class CampaignActor(Actor):
             self._cancel_timer(run)
         if campaign.status == "running":
             self._begin(campaign)
-        events.publish(self.system, campaign.tenant_id, "campaign.updated", data)
+        events.publish(self.system, campaign.tenant_id, "campaign.updated", data,
+                       admins_only=True)
         return data
 
     def _begin(self, campaign: Campaign) -> None:
@@ -332,4 +333,4 @@ class CampaignActor(Actor):
             counts = campaigns.counters([row.id for row in rows])
         for row in rows:
             events.publish(self.system, row.tenant_id, "campaign.updated",
-                           campaigns.campaign_json(row, counts[row.id]))
+                           campaigns.campaign_json(row, counts[row.id]), admins_only=True)

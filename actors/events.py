@@ -2,7 +2,7 @@
 
 Event names (DESIGN "Real-time protocol"): ``ticket.created``, ``ticket.updated``,
 ``message.created``, ``message.updated``, ``message.ack``, ``session.updated``,
-``campaign.updated``. ``data`` is the camelCase JSON of the row (``storage.serialize``).
+``campaign.updated``, ``campaign.deleted`` (these two to administrators only). ``data`` is the camelCase JSON of the row (``storage.serialize``).
 ``message.created`` carries the ticket as it is after that message (``data.ticket``: last
 message, unread counter); no separate ``ticket.updated`` follows it — one frame per message,
 half the fan-out.
@@ -13,12 +13,15 @@ from actors.messages import Publish
 
 EVENT_NAMES = frozenset({"ticket.created", "ticket.updated", "message.created",
                          "message.updated", "message.ack", "session.updated",
-                         "campaign.updated"})
+                         "campaign.updated", "campaign.deleted"})
 
 
-def publish(system, tenant_id: int, event: str, data: dict, ticket_id: int | None = None) -> None:
-    """Tell the tenant's room actor; a ticket's events also go to room ``ticket:<id>``."""
+def publish(system, tenant_id: int, event: str, data: dict, ticket_id: int | None = None,
+            admins_only: bool = False) -> None:
+    """Tell the tenant's room actor; a ticket's events also go to room ``ticket:<id>``.
+    ``admins_only`` events (``campaign.*``: the REST side is admin-only too) reach only the
+    tenant's administrators."""
     assert event in EVENT_NAMES, event
     rooms = ("tenant",) if ticket_id is None else ("tenant", f"ticket:{ticket_id}")
-    system.room(tenant_id).tell(Publish(event, data, rooms))
+    system.room(tenant_id).tell(Publish(event, data, rooms, admins_only))
     system.metrics.events.inc()

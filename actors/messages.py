@@ -278,11 +278,13 @@ class IdleCheck(Event):
 
 @dataclass(frozen=True)
 class Publish(Event):
-    """Emit ``event`` with ``data`` to ``rooms`` ("tenant", "ticket:<id>"). Sent after commit."""
+    """Emit ``event`` with ``data`` to ``rooms`` ("tenant", "ticket:<id>"). Sent after commit.
+    ``admins_only``: only subscribers whose ``is_admin`` is true get it (campaigns)."""
 
     event: str
     data: dict
     rooms: tuple[str, ...] = ("tenant",)
+    admins_only: bool = False
 
 
 @dataclass(frozen=True)

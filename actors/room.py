@@ -23,6 +23,8 @@ from actors.messages import Publish, Subscribe, Unsubscribe
 
 
 class Subscriber(Protocol):
+    is_admin: bool  # receives ``admins_only`` events
+
     def offer(self, frame: str) -> bool: ...
 
     def drop(self) -> None: ...
@@ -46,11 +48,13 @@ class TenantRoomActor(Actor):
         self.last_id += 1
         frame = json.dumps({"type": "event", "id": self.last_id, "room": msg.rooms[0],
                             "event": msg.event, "data": msg.data}, default=str)
-        self.buffer.append((self.last_id, msg.rooms, frame))
+        self.buffer.append((self.last_id, msg.rooms, frame, msg.admins_only))
         targets = set()
         for room in msg.rooms:
             targets.update(self.rooms.get(room, ()))
         for subscriber in targets:
+            if msg.admins_only and not subscriber.is_admin:
+                continue
             if not subscriber.offer(frame):
                 self._drop(subscriber)
 
@@ -69,9 +73,10 @@ class TenantRoomActor(Actor):
             if msg.last_event_id < first_kept - 1 or msg.last_event_id > self.last_id:
                 resync = True
             else:
-                replay = [frame for event_id, rooms, frame in self.buffer
+                replay = [frame for event_id, rooms, frame, admins_only in self.buffer
                           if event_id > msg.last_event_id and msg.room in rooms
-                          and not already.intersection(rooms)]
+                          and not already.intersection(rooms)
+                          and (subscriber.is_admin or not admins_only)]
         frames = [json.dumps({"type": "subscribed", "room": msg.room,
                               "lastEventId": self.last_id})]
         if resync:

@@ -532,6 +532,8 @@ class Probe:
     """A room subscriber inside the server: notes when each message's event leaves the room
     (after its commit). Costs one regex search per event frame, in the room actor."""
 
+    is_admin = False  # what an attendant's socket gets
+
     def __init__(self, messages: int, first_messages: int) -> None:
         self.published_at = array("d", bytes(8 * messages))
         self.first_messages = first_messages  # seq below this: a contact's first (new ticket)

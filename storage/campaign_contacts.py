@@ -38,18 +38,29 @@ def locked(query):
 
 # --- the upload ---------------------------------------------------------------------------------
 
+class BadNumber(ValueError):
+    """A number a campaign cannot send to: ``code`` for programs, the message for people."""
+
+    def __init__(self, code: str, message: str, **params) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
+
+
 def normalise_number(raw) -> str:
     """The digits of a phone number with its country code (``+55 (11) 99999-0001`` →
-    ``5511999990001``). Raises ValueError with the reason a person can act on."""
+    ``5511999990001``). Raises :class:`BadNumber` (``ERR_EMPTY_NUMBER``,
+    ``ERR_NOT_A_NUMBER``, ``ERR_NUMBER_LENGTH`` with ``min``/``max``/``got``)."""
     text = str(raw if raw is not None else "").strip()
     if not text:
-        raise ValueError("empty number")
+        raise BadNumber("ERR_EMPTY_NUMBER", "empty number")
     if not _NUMBER.fullmatch(text):
-        raise ValueError("not a phone number")
+        raise BadNumber("ERR_NOT_A_NUMBER", "not a phone number")
     digits = re.sub(r"\D", "", text)
     if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
-        raise ValueError(f"a number needs {MIN_DIGITS} to {MAX_DIGITS} digits with the country "
-                         f"code (got {len(digits)})")
+        raise BadNumber("ERR_NUMBER_LENGTH",
+                        f"a number needs {MIN_DIGITS} to {MAX_DIGITS} digits with the country "
+                        f"code (got {len(digits)})", min=MIN_DIGITS, max=MAX_DIGITS,
+                        got=len(digits))
     return digits
 
 
@@ -58,7 +69,9 @@ def add(tenant_id: int, campaign_id: int, rows: list[tuple[int, object, str | No
 
     Bad numbers are reported, never fatal. Contacts are found or created by (tenant, number);
     a number already in the campaign (or twice in the upload) is a duplicate. Returns
-    ``{received, added, duplicates, rejected: [{row, value, error}]}``. Raises NotFound, or
+    ``{received, added, duplicates, rejected: [{row, value, code, error, …}]}`` (``code`` from
+    :func:`normalise_number`; ``ERR_NUMBER_LENGTH`` adds ``min``, ``max``, ``got``). Raises
+    NotFound, or
     Conflict ``ERR_CAMPAIGN_STATE`` for a finished or cancelled campaign.
     """
     if len(rows) > MAX_ROWS:
@@ -67,9 +80,9 @@ def add(tenant_id: int, campaign_id: int, rows: list[tuple[int, object, str | No
     for row, raw, name in rows:
         try:
             number = normalise_number(raw)
-        except ValueError as exc:
+        except BadNumber as exc:
             rejected.append({"row": row, "value": "" if raw is None else str(raw)[:64],
-                             "error": str(exc)})
+                             "code": exc.code, "error": str(exc), **exc.params})
             continue
         if number in names:
             duplicates += 1

@@ -6,7 +6,6 @@ queue, the sender, the simulated WhatsApp, the database.
 """
 import datetime
 import io
-import os
 import zoneinfo
 
 import pytest
@@ -152,7 +151,7 @@ def test_each_contact_gets_one_random_variant_with_name_and_greeting(ctx):
                             message3=variants[2])
     _act(ctx, campaign_id, "start")
     sent = dict((s["to"], s["body"]) for s in wait_for(
-        lambda: len(ctx.sent()) == 30 and ctx.sent(), message="30 sends"))
+        lambda: len(ctx.sent()) == 30 and ctx.sent(), timeout=20, message="30 sends"))
     rows = _recipients(ctx, campaign_id)
     for row in rows:
         expected = (variants[row["variant"] - 1].replace("{{greeting}}", "Boa tarde")
@@ -254,6 +253,40 @@ def test_acks_move_the_recipient_and_emit_campaign_updated(ctx, live_server):
     assert event["data"]["id"] == campaign_id
     assert _recipients(ctx, campaign_id)[0]["status"] == "read"
     assert not [f for f in ws.frames if f.get("event") in ("message.ack", "message.updated")]
+    ws.close()
+
+
+def test_campaign_events_reach_administrators_only(ctx, live_server):
+    with db.unit_of_work():
+        tenants.create_user(ctx.tenant_id, "Agent", "agent@tenant.test", "secret123")
+    agent_token = ctx.client.post("/auth/login", json={
+        "email": "agent@tenant.test", "password": "secret123"}).get_json()["token"]
+    admin, agent = WsClient(live_server, ctx.token), WsClient(live_server, agent_token)
+    admin.subscribe("tenant")
+    agent.subscribe("tenant")
+    campaign_id = _campaign(ctx, _numbers(1))
+    _act(ctx, campaign_id, "start")
+    admin.wait_event("campaign.updated", lambda d: d["status"] == "finished")
+    ctx.incoming("5511911112222", "oi")  # an ordinary event both get, after the campaign's
+    agent.wait_event("message.created")
+    assert not [f for f in agent.frames if str(f.get("event")).startswith("campaign.")]
+    replay = WsClient(live_server, agent_token)  # nor from the replay buffer
+    first = min(f["id"] for f in admin.frames if f.get("type") == "event")
+    replay.subscribe("tenant", last_event_id=first - 1)
+    replay.wait_event("message.created")
+    assert not [f for f in replay.frames if str(f.get("event")).startswith("campaign.")]
+    for ws in (admin, agent, replay):
+        ws.close()
+
+
+def test_create_contacts_and_delete_are_announced_to_the_dashboard(ctx, live_server):
+    ws = WsClient(live_server, ctx.token)
+    ws.subscribe("tenant")
+    campaign_id = _campaign(ctx, _numbers(3))  # create, then its contacts
+    ws.wait_event("campaign.updated", lambda d: d["id"] == campaign_id
+                  and d["counters"]["pending"] == 3)
+    assert ctx.api("DELETE", f"/campaigns/{campaign_id}").status_code == 200
+    assert ws.wait_event("campaign.deleted")["data"] == {"id": campaign_id}
     ws.close()
 
 
@@ -497,9 +530,10 @@ def test_bad_csv_rows_are_reported_not_fatal(ctx):
     assert response.status_code == 200
     report = response.get_json()
     assert (report["received"], report["added"], report["duplicates"]) == (6, 2, 1)
-    assert [(r["row"], r["value"]) for r in report["rejected"]] == [
-        (3, "abc"), (4, ""), (5, "12345")]
-    assert "digits" in report["rejected"][2]["error"]
+    assert [(r["row"], r["value"], r["code"]) for r in report["rejected"]] == [
+        (3, "abc", "ERR_NOT_A_NUMBER"), (4, "", "ERR_EMPTY_NUMBER"),
+        (5, "12345", "ERR_NUMBER_LENGTH")]
+    assert report["rejected"][2]["got"] == 5 and "digits" in report["rejected"][2]["error"]
     assert {(r["number"], r["name"]) for r in _recipients(ctx, campaign_id)} == {
         ("5511970000001", "Ana"), ("5511970000002", "Eva")}
 

@@ -50,15 +50,19 @@ def test_ghost_disconnect_is_detected_and_repaired_without_a_new_qr(tenant, live
     _faults(tenant, ghostDisconnect=True)
     for i in range(5):  # these arrive while the session only claims to be connected
         tenant.incoming("5511966660000", f"ghost {i}")
-    gevent.sleep(0.05)
-    assert _stored(tenant) == []
     ws.wait_event("session.updated", lambda d: d["status"] == "RECONNECTING",
                   timeout=INTERVAL * 1.25 + 1)
     ws.wait_event("session.updated", lambda d: d["status"] == "CONNECTED", timeout=3)
     wait_for(lambda: len(_stored(tenant)) == 5)
+    ws.wait_event("message.created", timeout=3)
     gevent.sleep(INTERVAL * 3)  # more ticks, more syncs: still exactly once
     assert _stored(tenant) == [f"ghost {i}" for i in range(5)]
     assert "qrcode" not in _statuses(ws)
+    # none was stored while the session only claimed to be connected: the sync after the
+    # reconnect stored them (checked by event order, not by a timer)
+    names = [(f.get("event"), (f.get("data") or {}).get("status")) for f in ws.frames]
+    assert names.index(("session.updated", "RECONNECTING")) < min(
+        i for i, (event, _) in enumerate(names) if event == "message.created")
     ws.close()
 
 

@@ -17,11 +17,17 @@
 - ``POST /campaigns/<id>/contacts`` JSON ``{contacts: [{number, name?} | "number", …]}`` or a
   multipart CSV in ``file`` (``,``/``;``/tab; an optional header naming ``number``/``numero``/
   ``telefone`` and ``name``/``nome`` columns, else number first, name second) → ``{received,
-  added, duplicates, rejected: [{row, value, error}]}``: a bad row is reported, never fatal.
+  added, duplicates, rejected: [{row, value, code, error}]}``: a bad row is reported, never
+  fatal (``code``: ``ERR_EMPTY_NUMBER``, ``ERR_NOT_A_NUMBER``, ``ERR_NUMBER_LENGTH`` with
+  ``min``/``max``/``got``).
   ``GET /campaigns/<id>/contacts?status=&pageNumber=`` → ``{contacts, count, hasMore}``.
 - ``POST /campaigns/<id>/start | pause | resume | cancel`` → the campaign; 409
   ``ERR_CAMPAIGN_STATE`` when the state does not allow it, ``ERR_CAMPAIGN_EMPTY`` to start a
   campaign without recipients.
+
+Every change reaches the tenant's administrators' sockets: ``campaign.updated`` (the campaign
+with its counters) after create, edit, media, contacts and each state change, and
+``campaign.deleted`` ``{id}`` after a delete.
 """
 from __future__ import annotations
 
@@ -33,6 +39,7 @@ from typing import Annotated
 import pydantic
 from flask import Blueprint, jsonify, request
 
+from actors import events
 from actors.messages import CampaignControl
 from storage import campaign_contacts as recipients
 from storage import campaigns, db, media, tickets
@@ -113,6 +120,13 @@ def _json(campaign) -> dict:
         return campaigns.campaign_json(campaign)
 
 
+def _announce(event: str, data: dict) -> dict:
+    """Tell the tenant's administrators (``campaign.updated`` / ``campaign.deleted``); returns
+    ``data`` for the answer."""
+    events.publish(runtime().system, caller().tenant_id, event, data, admins_only=True)
+    return data
+
+
 def _check_connection(whatsapp_id: int) -> None:
     with db.unit_of_work():
         tickets.get_whatsapp(caller().tenant_id, whatsapp_id)
@@ -140,7 +154,7 @@ def create():
     _check_connection(body.whatsappId)
     with db.unit_of_work():
         campaign = campaigns.create_campaign(caller().tenant_id, **body.columns())
-    return jsonify(_json(campaign)), 201
+    return jsonify(_announce("campaign.updated", _json(campaign))), 201
 
 
 @bp.get("/<int:campaign_id>")
@@ -167,7 +181,7 @@ def update(campaign_id: int):
         _check_connection(body.whatsappId)
     with db.unit_of_work():
         campaign = campaigns.update_campaign(caller().tenant_id, campaign_id, **body.columns())
-    return jsonify(_json(campaign))
+    return jsonify(_announce("campaign.updated", _json(campaign)))
 
 
 @bp.delete("/<int:campaign_id>")
@@ -176,6 +190,7 @@ def delete(campaign_id: int):
     """Delete a campaign that is not running (its sent messages stay)."""
     with db.unit_of_work():
         campaigns.delete_campaign(caller().tenant_id, campaign_id)
+    _announce("campaign.deleted", {"id": campaign_id})
     return jsonify({"id": campaign_id, "deleted": True})
 
 
@@ -195,7 +210,7 @@ def set_media(campaign_id: int):
         campaign = campaigns.update_campaign(
             caller().tenant_id, campaign_id, media_path=path, media_name=upload.filename,
             media_type=media.media_type_of(upload.mimetype))
-    return jsonify(_json(campaign))
+    return jsonify(_announce("campaign.updated", _json(campaign)))
 
 
 @bp.delete("/<int:campaign_id>/media")
@@ -205,7 +220,7 @@ def drop_media(campaign_id: int):
     with db.unit_of_work():
         campaign = campaigns.update_campaign(caller().tenant_id, campaign_id, media_path=None,
                                              media_name=None, media_type=None)
-    return jsonify(_json(campaign))
+    return jsonify(_announce("campaign.updated", _json(campaign)))
 
 
 @bp.post("/<int:campaign_id>/contacts")
@@ -224,6 +239,8 @@ def add_contacts(campaign_id: int):
                 for n, item in enumerate(items, 1)]
     with db.unit_of_work():
         report = recipients.add(caller().tenant_id, campaign_id, rows)
+    if report["added"]:
+        _announce("campaign.updated", _json(_campaign(campaign_id)))
     return jsonify(report)
 
 

@@ -47,8 +47,9 @@ MAX_FRAME = 64 * 1024  # bytes a client frame may have (the server closes with 1
 class SocketSubscriber:
     """What the room actor sees of one connection: ``offer`` (never blocks) and ``drop``."""
 
-    def __init__(self, ws, outbox_size: int) -> None:
+    def __init__(self, ws, outbox_size: int, is_admin: bool = False) -> None:
         self.ws = ws
+        self.is_admin = is_admin  # campaign events go to administrators only
         self.outbox: gevent.queue.Queue = gevent.queue.Queue(maxsize=outbox_size)
         self.closed = False
 
@@ -135,7 +136,7 @@ def websocket(ws):
         _send_now(ws, {"type": "error", "error": "ERR_SESSION_EXPIRED", "message": message})
         ws.close(reason=1008, message="unauthorized")
         return
-    subscriber = SocketSubscriber(ws, settings.ws_outbox)
+    subscriber = SocketSubscriber(ws, settings.ws_outbox, caller.is_admin)
     subscriber.offer(json.dumps({"type": "ready", "userId": caller.id,
                                  "tenantId": caller.tenant_id}))
     writer = gevent.spawn(subscriber.write_forever, settings.ws_heartbeat, expires_at)
