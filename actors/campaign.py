@@ -43,11 +43,13 @@ from actors import events
 from actors import campaign_schedule as schedule
 from actors.base import Actor, handles
 from actors.messages import (CampaignCheck, CampaignControl, CampaignFlush,
-                             CampaignMessageChanged, CampaignWake, CustomerMessage)
+                             CampaignMessageChanged, CampaignWake, CampaignZoneChanged,
+                             CustomerMessage)
 from storage import campaign_contacts as recipients
-from storage import campaigns, db
+from storage import campaigns, db, tickets
 from storage.jobs import SendJob
 from storage.models import Campaign
+from storage.serialize import message_json, ticket_json
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +133,7 @@ class CampaignActor(Actor):
         run = self.runs.pop(campaign.id, None)
         if run is not None:
             self._cancel_timer(run)
+        self.day = None  # pause/cancel revoked a counted send: recount the cap day from rows
         if campaign.status == "running":
             self._begin(campaign)
         events.publish(self.system, campaign.tenant_id, "campaign.updated", data,
@@ -149,6 +152,14 @@ class CampaignActor(Actor):
             next_at = last + datetime.timedelta(seconds=campaign.delay) if last else None
         run = self.runs[campaign.id] = Run(campaign, set(in_flight), next_at)
         self._pump(run)
+
+    @handles(CampaignZoneChanged)
+    def on_zone_changed(self, msg: CampaignZoneChanged) -> None:
+        """Pace every running campaign again in the new zone (its armed wake is replaced)."""
+        if msg.tenant_id == self.tenant_id:
+            for run in list(self.runs.values()):
+                if run.campaign.id in self.runs:
+                    self._pump(run)
 
     @handles(CampaignWake)
     def on_wake(self, msg: CampaignWake) -> None:
@@ -236,6 +247,13 @@ class CampaignActor(Actor):
             variant, template = schedule.pick_variant(
                 [campaign.message1, campaign.message2, campaign.message3], self.rng)
             body = schedule.render(template, name, schedule.greeting(now, self.tz))
+            if not body.strip() and not campaign.media_path:
+                # "{{name}}" alone and no name: WhatsApp would get an empty message
+                log.warning("%s: campaign %s: empty message for recipient %s; not sent",
+                            self, campaign.id, recipient_id)
+                recipients.mark(recipient_id, "failed")
+                self._changed(campaign.id)
+                return True
             message_id = recipients.hand_off(campaign, recipient_id, body, variant, now)
         self._changed(campaign.id)
         if message_id is not None:
@@ -299,8 +317,21 @@ class CampaignActor(Actor):
         self._changed(campaign_id)
         run = self.runs.get(campaign_id)
         if run is not None and msg.message_id in run.in_flight and status != "pending":
+            if status == "sent":
+                self._show_in_open_ticket(msg.message_id)
             self._outcome(run, msg.message_id, self.clock.now())
             self._pump(run)
+
+    def _show_in_open_ticket(self, message_id: str) -> None:
+        """A contact already in conversation sees the campaign message in that WhatsApp chat:
+        so does the attendant — the message joins the open or pending ticket, live."""
+        with db.unit_of_work():
+            attached = tickets.attach_to_active_ticket(message_id)
+        if attached is not None:
+            message, ticket = attached
+            events.publish(self.system, message.tenant_id, "message.created",
+                           dict(message_json(message), ticket=ticket_json(ticket, ticket.contact)),
+                           ticket.id)
 
     @handles(CustomerMessage)
     def on_customer_message(self, msg: CustomerMessage) -> None:

@@ -342,6 +342,14 @@ class CampaignFlush(Event):
 
 
 @dataclass(frozen=True)
+class CampaignZoneChanged(Event):
+    """The tenant's time zone setting changed: look at every running campaign again now (a
+    campaign asleep until its window opens may be inside the window in the new zone)."""
+
+    tenant_id: int
+
+
+@dataclass(frozen=True)
 class CampaignCheck(Event):
     """Wall-clock safety net: re-read sends still in flight (a lost notification must not stall
     a campaign)."""

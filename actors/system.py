@@ -23,7 +23,8 @@ import pykka
 from actors import events
 from actors.campaign import CampaignActor, hold_closed_windows
 from actors.campaign_schedule import Clock
-from actors.messages import CampaignMessageChanged, CustomerMessage, Drain, JobArrived, Media
+from actors.messages import (CampaignMessageChanged, CampaignZoneChanged, CustomerMessage, Drain,
+                             JobArrived, Media)
 from actors.metrics import Metrics
 from actors.room import TenantRoomActor
 from actors.sender import SenderActor
@@ -233,6 +234,11 @@ class ActorSystem:
         Ignored while stopping: the row holds it, and the resumed campaign settles from rows."""
         if not self.stopping:
             self.campaigner(row.whatsapp_id, row.tenant_id).tell(CampaignMessageChanged(row.id))
+
+    def zone_changed(self, tenant_id: int) -> None:
+        """The tenant's ``timezone`` setting changed: its running campaigns pace again now."""
+        for ref in list(self.campaigners.values()):
+            ref.tell(CampaignZoneChanged(tenant_id))
 
     def customer_message(self, whatsapp_id: int, tenant_id: int, contact_id: int,
                          body: str) -> None:

@@ -102,7 +102,8 @@ def _zone(value: str) -> str:
     import zoneinfo
 
     name = value.strip()
-    if name not in zoneinfo.available_timezones():
+    if name not in zoneinfo.available_timezones() or name in ("localtime", "Factory",
+                                                               "posixrules"):
         raise Invalid(f"not an IANA time zone: {value!r}", "ERR_INVALID_TIMEZONE")
     return name
 

@@ -601,13 +601,61 @@ def test_campaigns_are_for_admins_only(ctx):
     assert (response.status_code, response.get_json()["error"]) == (403, "ERR_NO_PERMISSION")
 
 
-def test_a_time_zone_change_moves_the_window_from_the_next_step_on(ctx, clock):
+def test_a_time_zone_change_moves_the_window_at_once(ctx, clock):
     campaign_id = _campaign(ctx, _numbers(2), windowStart="08:00", windowEnd="10:00")
     _act(ctx, campaign_id, "start")
     assert wait_for(clock.next_due) == datetime.datetime(2030, 1, 8, 11, 0)  # 08:00 São Paulo
     assert ctx.api("PUT", "/settings/timezone", {"value": "Asia/Tokyo"}).status_code == 200
-    clock.step()  # 11:00 UTC is 20:00 in Tokyo: closed, opens at 08:00 Tokyo (23:00 UTC)
-    assert wait_for(lambda: clock.next_due() == datetime.datetime(2030, 1, 8, 23, 0))
+    # 17:00 UTC is 02:00 in Tokyo: closed until 08:00 Tokyo (23:00 UTC), the wake re-armed
+    assert wait_for(lambda: clock.next_due() == datetime.datetime(2030, 1, 7, 23, 0))
     assert ctx.sent() == []
     clock.step()
     _wait_sent(ctx, 2)
+
+
+def test_a_campaign_asleep_outside_its_window_sends_when_the_new_zone_opens_it(ctx, clock):
+    campaign_id = _campaign(ctx, _numbers(1), windowStart="01:00", windowEnd="03:00")
+    _act(ctx, campaign_id, "start")  # 14:00 in São Paulo: closed
+    wait_for(clock.next_due)
+    assert ctx.api("PUT", "/settings/timezone", {"value": "Asia/Tokyo"}).status_code == 200
+    _wait_sent(ctx, 1)  # 02:00 in Tokyo: open, without moving the clock
+
+
+def test_pause_and_resume_do_not_eat_the_daily_cap(ctx, clock):
+    campaign_id = _campaign(ctx, _numbers(3), dailyCap=2)
+    ctx.api("POST", f"/sim/whatsapp/{ctx.whatsapp_id}/faults", {"ghostDisconnect": True})
+    _act(ctx, campaign_id, "start")
+    for _ in range(3):  # the first send is revoked and re-armed each time: one handed, not four
+        wait_for(lambda: _counters(ctx, campaign_id)["queued"] == 1)
+        _act(ctx, campaign_id, "pause")
+        _act(ctx, campaign_id, "resume")
+    wait_for(lambda: _counters(ctx, campaign_id)["queued"] == 1)
+    ctx.api("POST", f"/sim/whatsapp/{ctx.whatsapp_id}/faults", {"ghostDisconnect": False})
+    assert len(_wait_sent(ctx, 2)) == 2  # the cap's two, today
+    assert wait_for(clock.next_due) == datetime.datetime(2030, 1, 8, 3, 0)  # then midnight
+
+
+def test_an_empty_message_is_not_sent_and_counts_as_failed(ctx):
+    numbers = _numbers(2)
+    campaign_id = _campaign(ctx, [], message1="{{name}}")
+    ctx.api("POST", f"/campaigns/{campaign_id}/contacts",
+            {"contacts": [numbers[0], {"number": numbers[1], "name": "Bia"}]})
+    _act(ctx, campaign_id, "start")
+    wait_for(lambda: ctx.api("GET", f"/campaigns/{campaign_id}").get_json()["status"]
+             == "finished")
+    assert [(s["to"], s["body"]) for s in ctx.sent()] == [(numbers[1], "Bia")]
+    assert _counters(ctx, campaign_id)["failed"] == 1
+
+
+def test_a_contact_in_an_open_ticket_sees_the_campaign_message_there_live(ctx, live_server):
+    numbers = _numbers(1)
+    ctx.incoming(numbers[0], "Oi, tudo bem?")
+    ticket = wait_for(lambda: ctx.tickets("pending"))[0]
+    ws = WsClient(live_server, ctx.token)
+    ws.subscribe(f"ticket:{ticket['id']}")
+    campaign_id = _campaign(ctx, numbers, message1="Promo da semana")
+    _act(ctx, campaign_id, "start")
+    event = ws.wait_event("message.created", lambda d: d["body"] == "Promo da semana")
+    assert event["data"]["ticketId"] == ticket["id"] and event["data"]["fromMe"] is True
+    assert [m["body"] for m in ctx.messages(ticket["id"])] == ["Oi, tudo bem?", "Promo da semana"]
+    ws.close()

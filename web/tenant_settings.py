@@ -6,8 +6,8 @@
   for an unknown key; 400 ``ERR_INVALID_TIMEZONE`` / ``ERR_VALIDATION`` for a bad value.
 
 Known keys (:data:`storage.tenants.SETTINGS`): ``timezone`` — an IANA name, default
-``America/Sao_Paulo``; the campaigns' daily window and daily cap are counted in it, and a
-running campaign takes a change at its next pacing step.
+``America/Sao_Paulo``; the campaigns' daily window and daily cap are counted in it, and the
+running campaigns pace again at once in the new zone.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from flask import Blueprint, jsonify
 
 from storage import db, tenants
 from web.auth import login_required
-from web.common import Body, caller, json_body
+from web.common import Body, caller, json_body, runtime
 from web.openapi import accepts
 
 bp = Blueprint("tenant_settings", __name__, url_prefix="/settings")
@@ -43,4 +43,6 @@ def update(key: str):
     body = json_body(SettingBody)
     with db.write():
         value = tenants.put_setting(caller().tenant_id, key, body.value)
+    if key == "timezone":
+        runtime().system.zone_changed(caller().tenant_id)
     return jsonify({"key": key, "value": value})
