@@ -123,6 +123,12 @@ class TenantCtx:
         query = "&".join(f"status={s}" for s in statuses)
         return self.api("GET", f"/tickets?{query}").get_json()["tickets"]
 
+    def pending_ticket(self) -> dict:
+        """The first pending ticket once its message is stored (the ticket row commits first,
+        its first message a moment later)."""
+        return wait_for(lambda: [t for t in self.tickets("pending") if t["lastMessageAt"]],
+                        message="a pending ticket with its message")[0]
+
     def messages(self, ticket_id: int) -> list:
         return self.api("GET", f"/messages/{ticket_id}").get_json()["messages"]
 

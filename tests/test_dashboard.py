@@ -229,7 +229,7 @@ def test_attached_file_is_sent_with_its_caption(screen, tenant, tmp_path):
 def test_older_messages_load_on_scroll(screen, tenant):
     for i in range(64):
         tenant.incoming("5511988880008", f"mensagem {i:02d}")
-    ticket = wait_for(lambda: tenant.tickets("pending"))[0]
+    ticket = tenant.pending_ticket()
     wait_for(lambda: tenant.api("GET", f"/messages/{ticket['id']}").get_json()["count"] == 64,
              timeout=10)
     screen.login(tenant.email)

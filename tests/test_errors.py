@@ -33,7 +33,7 @@ def test_json_that_is_not_an_object_is_a_400(tenant):
 
 def _ticket(ctx):
     ctx.incoming("5511944440000", "hi")
-    return wait_for(lambda: ctx.tickets("pending"))[0]["id"]
+    return ctx.pending_ticket()["id"]
 
 
 @pytest.mark.parametrize("path,body", [

@@ -9,7 +9,10 @@ from storage.models import Message, Ticket
 
 
 def _ticket_of(ctx, number):
-    tickets = [t for t in ctx.tickets("pending", "open") if t["contact"]["number"] == number]
+    """The contact's active ticket once its first message is stored: the ticket row commits
+    first (``ticket.created``), the message a moment later (``message.created``)."""
+    tickets = [t for t in ctx.tickets("pending", "open")
+               if t["contact"]["number"] == number and t["lastMessageAt"]]
     return tickets[0] if tickets else None
 
 

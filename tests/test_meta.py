@@ -13,7 +13,7 @@ def test_health_reports_each_dependency(client):
 
 def test_metrics_count_stored_and_sent_messages(tenant):
     tenant.incoming("5511900001111", "count me")
-    ticket = wait_for(lambda: tenant.tickets("pending"))[0]
+    ticket = tenant.pending_ticket()
     tenant.api("POST", f"/messages/{ticket['id']}", {"body": "and me"})
     wait_for(lambda: tenant.sent())
     def scraped():

@@ -13,7 +13,7 @@ from storage.models import Message
 
 def _open_ticket(ctx, number="5511911110000"):
     ctx.incoming(number, "hi")
-    return wait_for(lambda: ctx.tickets("pending"))[0]
+    return wait_for(lambda: [t for t in ctx.tickets("pending") if t["lastMessageAt"]])[0]
 
 
 def _message(ctx, ticket_id, message_id):
@@ -81,7 +81,7 @@ def test_five_failures_end_failed_after_three_retries(tenant, live_server):
 
 def test_quoted_reply_carries_the_quoted_whatsapp_id(tenant):
     wa_id = tenant.incoming("5511911110001", "question?")
-    ticket = wait_for(lambda: tenant.tickets("pending"))[0]
+    ticket = tenant.pending_ticket()
     quoted = wait_for(lambda: tenant.messages(ticket["id"]))[0]
     response = tenant.api("POST", f"/messages/{ticket['id']}",
                           {"body": "answer", "quotedMsgId": quoted["id"]})

@@ -161,7 +161,7 @@ def test_messages_that_arrived_before_start_are_synced_once(make_tenant, runtime
 def test_sends_wait_while_the_session_is_not_connected(make_tenant, runtime):
     ctx = make_tenant()
     ctx.incoming("5511966660002", "hi")
-    ticket = wait_for(lambda: ctx.tickets("pending"))[0]
+    ticket = ctx.pending_ticket()
     runtime.network.pair_delay = -1
     ctx.api("DELETE", f"/whatsappsession/{ctx.whatsapp_id}")
     created = ctx.api("POST", f"/messages/{ticket['id']}", {"body": "queued"}).get_json()

@@ -91,7 +91,7 @@ def test_reconnect_with_last_event_id_receives_exactly_the_missed_events(tenant,
 
     for i in range(3):  # while the dashboard is away
         tenant.incoming("5511955550003", f"missed {i}")
-    ticket_id = wait_for(lambda: tenant.tickets("pending"))[0]["id"]
+    ticket_id = tenant.pending_ticket()["id"]
     wait_for(lambda: len(tenant.messages(ticket_id)) == 4)
     gevent.sleep(0.1)
 
@@ -150,7 +150,7 @@ def test_ticket_room_gets_only_that_tickets_events(tenant, live_server):
 
 def test_subscribed_to_both_rooms_gets_each_event_once(tenant, live_server):
     tenant.incoming("5511955550006", "a")
-    ticket = wait_for(lambda: tenant.tickets("pending"))[0]
+    ticket = tenant.pending_ticket()
     ws = WsClient(live_server, tenant.token)
     ws.subscribe("tenant")
     ws.subscribe(f"ticket:{ticket['id']}")

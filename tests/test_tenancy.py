@@ -8,7 +8,7 @@ def _ticket_with_media(ctx):
     data = base64.b64encode(b"secret-bytes").decode()
     ctx.incoming("5511922220000", "private", media={"mimetype": "image/jpeg", "filename": "x.jpg",
                                                     "data": data})
-    ticket = wait_for(lambda: ctx.tickets("pending"))[0]
+    ticket = ctx.pending_ticket()
     message = wait_for(lambda: ctx.messages(ticket["id"]))[0]
     return ticket, message
 

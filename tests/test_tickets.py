@@ -7,7 +7,7 @@ from storage.models import Queue
 def _ticket(ctx, number="5511977770000"):
     ctx.incoming(number, "hi")
     return wait_for(lambda: [t for t in ctx.tickets("pending", "open")
-                             if t["contact"]["number"] == number])[0]
+                             if t["contact"]["number"] == number and t["lastMessageAt"]])[0]
 
 
 def test_accept_opens_the_ticket_for_the_caller_and_clears_unread(tenant, live_server):
