@@ -37,6 +37,7 @@ from __future__ import annotations
 import datetime
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 
 from actors import events
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 CHECK_INTERVAL = 30.0  # wall-clock seconds between two reads of sends still in flight
 FLUSH_INTERVAL = 0.25  # wall-clock seconds between two campaign.updated of one campaign
 SKIPS_PER_TURN = 200   # recipients settled without sending before yielding the mailbox
+ZONE_TTL = 60.0        # wall-clock seconds a read of the tenant's time zone is trusted
 
 
 def hold_closed_windows(clock) -> int:
@@ -97,6 +99,7 @@ class CampaignActor(Actor):
         self.runs: dict[int, Run] = {}
         self.reached: set[int] = set()
         self.tz = None
+        self.zone_read_at = float("-inf")
         self.day: tuple[datetime.datetime, datetime.datetime] | None = None
         self.handed_today = 0
         self.dirty: set[int] = set()
@@ -157,6 +160,7 @@ class CampaignActor(Actor):
     def on_zone_changed(self, msg: CampaignZoneChanged) -> None:
         """Pace every running campaign again in the new zone (its armed wake is replaced)."""
         if msg.tenant_id == self.tenant_id:
+            self._read_zone(force=True)
             for run in list(self.runs.values()):
                 if run.campaign.id in self.runs:
                     self._pump(run)
@@ -197,11 +201,14 @@ class CampaignActor(Actor):
                 return
         self._wake(run, self.clock.now())  # many skips in a row: let the mailbox breathe
 
-    def _read_zone(self) -> None:
-        """The tenant's time zone, read at every pacing step: an administrator's change
-        (``PUT /settings/timezone``) moves the window and the cap day from the next step on."""
+    def _read_zone(self, force: bool = False) -> None:
+        """The tenant's time zone, read again at most every ``ZONE_TTL`` wall-clock seconds
+        (a change made through another process), and at once on :class:`CampaignZoneChanged`."""
+        if not force and time.monotonic() - self.zone_read_at < ZONE_TTL:
+            return
         with db.unit_of_work():
             zone = campaigns.tenant_timezone(self.tenant_id)
+        self.zone_read_at = time.monotonic()
         if zone != self.tz:
             self.tz, self.day = zone, None
 

@@ -86,20 +86,21 @@ def attach_to_active_ticket(message_id: str) -> tuple[Message, Ticket] | None:
     """A ticketless message (a campaign send) joins the open or pending ticket of its contact
     on its connection, when there is one. Returns ``(message, ticket with contact)`` or None.
     The ticket row itself is not touched (its :class:`~actors.ticket.TicketActor` owns it)."""
+    message = Message.get_or_none(Message.id == message_id)
+    if message is None or message.ticket_id is not None:
+        return None
+    ticket = (Ticket.select(Ticket, Contact).join(Contact)
+              .where(Ticket.tenant == message.tenant_id, Ticket.whatsapp == message.whatsapp_id,
+                     Ticket.contact == message.contact_id, Ticket.status.in_(("open", "pending")))
+              .first())
+    if ticket is None:  # the common case: read only, no write transaction
+        return None
     with db.write():
-        message = Message.get_or_none(Message.id == message_id)
-        if message is None or message.ticket_id is not None:
-            return None
-        ticket = (Ticket.select(Ticket, Contact).join(Contact)
-                  .where(Ticket.tenant == message.tenant_id, Ticket.whatsapp == message.whatsapp_id,
-                         Ticket.contact == message.contact_id,
-                         Ticket.status.in_(("open", "pending")))
-                  .first())
-        if ticket is None:
-            return None
-        (Message.update(ticket=ticket.id)
-         .where(Message.id == message_id, Message.ticket.is_null()).execute())
-        message.ticket = ticket.id
+        attached = (Message.update(ticket=ticket.id)
+                    .where(Message.id == message_id, Message.ticket.is_null()).execute())
+    if not attached:
+        return None
+    message.ticket = ticket.id
     return message, ticket
 
 
