@@ -7,6 +7,12 @@ sentinel makes a second injection a no-op). A poller greenlet drains the bridge'
 the last sequence number it processed — the page forgets only what Python confirmed — and turns
 entries into the ``Client*`` events of :mod:`actors.messages`.
 
+Before every launch :func:`free_profile` reads the profile's ``SingletonLock`` (a symlink to
+``<hostname>-<pid>``): a browser orphaned by a server that died hard (its chromedriver gone or
+adopted by pid 1 / a subreaper) is killed and a stale lock removed, so a restarted server can use
+the profile again; a browser some live process still owns, or a lock taken on another host
+(shared storage), makes the start fail with ClientError instead — nothing is stolen.
+
 Every browser command runs under one lock (chromedriver serialises a session's commands anyway)
 and a ``gevent.Timeout``; selenium talks to chromedriver over urllib3 sockets, which gevent
 patches, so a command in flight never blocks other greenlets. Slow WhatsApp calls (send, profile
@@ -22,7 +28,9 @@ import logging
 import os
 import shutil
 import signal
+import socket
 import subprocess
+import time
 from dataclasses import dataclass
 
 import gevent
@@ -46,6 +54,9 @@ _DRAIN = ("var b = window.__ttBridge;"
           " return b ? b.drain(arguments[0], arguments[1], arguments[2]) : null;")
 _STATE = "var b = window.__ttBridge; return b ? b.state() : null;"
 _CALL = "return window.__ttBridge.call(arguments[0], arguments[1], arguments[2]);"
+SINGLETON_FILES = ("SingletonLock", "SingletonSocket", "SingletonCookie")
+ORPHAN_GRACE = 3.0   # seconds an orphaned browser gets to exit on SIGTERM before SIGKILL
+ORPHAN_REAP = 5.0    # seconds to wait for it to be gone after SIGKILL
 
 
 @dataclass(frozen=True)
@@ -211,6 +222,7 @@ class SeleniumClient(WhatsAppClient):
 
         opts = self.options
         os.makedirs(self.profile_dir, exist_ok=True)
+        free_profile(self.profile_dir)
         chrome = webdriver.ChromeOptions()
         chrome.binary_location = opts.chromium
         for flag in CHROMIUM_FLAGS:
@@ -264,13 +276,7 @@ class SeleniumClient(WhatsAppClient):
 
     def _browser_alive(self) -> bool:
         pid = self.browser_pid()
-        if pid is None:
-            return False
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except OSError:
-            return False
+        return pid is not None and _alive(pid)
 
     def _command(self, fn, timeout: float | None = None):
         """Run one chromedriver command under the lock and a timeout. ClientError on failure."""
@@ -441,3 +447,221 @@ def _kill_tree(service) -> None:
         process.wait(timeout=5)
     except Exception:  # noqa: BLE001
         pass
+
+
+# --- who holds a profile ---------------------------------------------------------------------
+
+
+def free_profile(profile_dir: str) -> None:
+    """Make ``profile_dir`` usable by a new Chromium, judging by its ``SingletonLock``.
+
+    - no lock: nothing to do;
+    - a lock taken on another host: ClientError, the lock is kept (the profile may be on shared
+      storage and in use there; if that host is gone — say a recreated container with a new
+      hostname — delete ``SingletonLock`` by hand);
+    - a stale lock (its pid is dead, or is no longer a browser on this profile): the
+      ``Singleton*`` files are removed;
+    - a browser on this profile whose launcher is gone (its parent — or its chromedriver's
+      parent — is pid 1 or a subreaper above us, as after a server was killed with ``kill -9``):
+      it is killed with its whole process tree and its chromedriver, waited for, and the
+      ``Singleton*`` files are removed (logged as a warning);
+    - a browser on this profile that a live process owns (another server, another client of
+      this process): ClientError naming its pid; nothing is killed.
+
+    ClientError also when the orphan cannot be killed (another user's) or does not exit.
+    """
+    lock = _read_lock(profile_dir)
+    if lock is None:
+        return
+    host, pid = lock
+    if host != socket.gethostname():
+        raise ClientError(f"profile {profile_dir} is locked by pid {pid} on another host {host} "
+                          f"(shared storage?); delete its SingletonLock if that host is gone")
+    if not _is_browser_on(pid, profile_dir):
+        log.info("%s: removing a stale SingletonLock (pid %s is no browser on it)",
+                 profile_dir, pid)
+        _remove_singleton_files(profile_dir)
+        return
+    driver, owner = _launcher(pid)
+    if not _is_orphan(owner):
+        holder = "another client of this process" if owner == os.getpid() else "another process"
+        raise ClientError(f"profile {profile_dir} in use by {holder}: Chromium pid {pid} "
+                          f"(started by pid {owner})")
+    log.warning("%s: killing orphaned Chromium pid %s (chromedriver %s, adopted by pid %s)",
+                profile_dir, pid, driver, owner)
+    _kill_orphan(pid, driver, profile_dir)
+    _remove_singleton_files(profile_dir)
+
+
+def _read_lock(profile_dir: str) -> tuple[str, int] | None:
+    """``(hostname, pid)`` from ``SingletonLock``; None without a (readable) lock."""
+    try:
+        target = os.readlink(os.path.join(profile_dir, "SingletonLock"))
+        host, pid = target.rsplit("-", 1)
+        return host, int(pid)
+    except (OSError, ValueError):
+        return None
+
+
+def _is_browser_on(pid: int, profile_dir: str) -> bool:
+    """Whether ``pid`` is a live browser process (not a ``--type=`` child) on ``profile_dir``."""
+    args = _cmdline(pid)
+    if not args or any(a.startswith("--type=") for a in args):
+        return False
+    return _has_profile(args, profile_dir)
+
+
+def _has_profile(args: list[str], profile_dir: str) -> bool:
+    """Whether a command line has ``--user-data-dir=<profile_dir>`` (compared as real paths)."""
+    flags = [a for a in args if a.startswith("--user-data-dir=")]
+    wanted = os.path.realpath(profile_dir)
+    return any(os.path.realpath(a.split("=", 1)[1]) == wanted for a in flags)
+
+
+def _launcher(pid: int) -> tuple[int | None, int | None]:
+    """``(chromedriver pid or None, owner pid)`` of a browser: the owner is the parent of
+    its chromedriver, else its own parent (None once it is gone)."""
+    parent = _parent(pid)
+    if parent is not None and _name(parent) == "chromedriver":
+        return parent, _parent(parent)
+    return None, parent
+
+
+def _is_orphan(owner: int | None) -> bool:
+    """Whether a browser adopted by ``owner`` has lost its launcher: ``owner`` is gone, is pid
+    1, or is one of our own ancestors (a subreaper such as ``systemd --user`` or tini, which
+    adopts what a server under it leaves behind)."""
+    return owner is None or owner <= 1 or owner in _ancestors(os.getpid())
+
+
+def _kill_orphan(pid: int, driver: int | None, profile_dir: str) -> None:
+    """SIGTERM the browser (a clean shutdown flushes the profile); after ``ORPHAN_GRACE``
+    SIGKILL what is left of its family and its chromedriver, again until none is left (a dying
+    browser can still fork a child). ClientError if they are not gone in ``ORPHAN_REAP``."""
+    family = _family(pid, driver, profile_dir)
+    _signal({pid: family[pid]}, signal.SIGTERM)
+    if not _wait_gone({pid: family[pid]}, ORPHAN_GRACE):
+        log.warning("orphaned Chromium pid %s ignored SIGTERM; killing it", pid)
+    deadline = time.monotonic() + ORPHAN_REAP
+    while True:
+        family.update(_family(pid, driver, profile_dir))
+        _signal(family, signal.SIGKILL)
+        if _wait_gone(family, 0.5):
+            return
+        if time.monotonic() > deadline:
+            raise ClientError(f"orphaned Chromium pid {pid} did not exit")
+
+
+def _family(pid: int, driver: int | None, profile_dir: str) -> dict[int, int | None]:
+    """``{pid: start time}`` of a browser, its descendants, every other process on its profile
+    (children it lost to re-parenting) and its chromedriver."""
+    pids = [pid, *_descendants(pid), *_processes_on(profile_dir), *([driver] if driver else [])]
+    return {p: _start_time(p) for p in pids}
+
+
+def _processes_on(profile_dir: str) -> list[int]:
+    """Every process whose command line has ``--user-data-dir=<profile_dir>`` (Chromium passes
+    it to all its children)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and _has_profile(_cmdline(int(entry)), profile_dir):
+            found.append(int(entry))
+    return found
+
+
+def _remove_singleton_files(profile_dir: str) -> None:
+    """Unlink ``Singleton{Lock,Socket,Cookie}``, and the socket and cookie in the temporary
+    ``org.chromium.*`` dir the profile's socket link points to (then that dir, if empty)."""
+    try:
+        socket_dir = os.path.dirname(os.readlink(os.path.join(profile_dir, "SingletonSocket")))
+    except OSError:
+        socket_dir = ""
+    if not os.path.basename(socket_dir).startswith("org.chromium."):
+        socket_dir = ""
+    for folder in filter(None, (profile_dir, socket_dir)):
+        for name in SINGLETON_FILES:
+            try:
+                os.unlink(os.path.join(folder, name))
+            except OSError:
+                pass
+    try:
+        if socket_dir:
+            os.rmdir(socket_dir)
+    except OSError:
+        pass
+
+
+def _signal(processes: dict[int, int | None], signum: int) -> None:
+    """Send ``signum`` to each pid still the process it was (same start time)."""
+    for pid, started in processes.items():
+        if _is_still(pid, started):
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+            except PermissionError as exc:
+                raise ClientError(f"cannot kill orphaned Chromium process {pid}: {exc}") from exc
+
+
+def _wait_gone(processes: dict[int, int | None], timeout: float) -> bool:
+    """Whether every process exited (or is a zombie) within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while any(_is_still(p, started) for p, started in processes.items()):
+        if time.monotonic() > deadline:
+            return False
+        gevent.sleep(0.05)
+    return True
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command name (state first); None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _is_still(pid: int, started: int | None) -> bool:
+    """Whether ``pid`` is still the live process that started at ``started`` (not reused)."""
+    return started is not None and _start_time(pid) == started and _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    fields = _stat(pid)
+    return fields is not None and fields[0] != "Z"
+
+
+def _parent(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[1]) if fields is not None else None
+
+
+def _start_time(pid: int) -> int | None:
+    fields = _stat(pid)
+    return int(fields[19]) if fields is not None else None
+
+
+def _ancestors(pid: int) -> set[int]:
+    out = set()
+    parent = _parent(pid)
+    while parent and parent not in out:
+        out.add(parent)
+        parent = _parent(parent)
+    return out
+
+
+def _name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        return []
