@@ -7,19 +7,37 @@
 - ``POST /campaigns`` ``{name, whatsappId, message1, message2?, message3?, startAt?, delay?,
   jitter?, windowStart?, windowEnd?, dailyCap?, optOutKeyword?}`` → 201 (a ``draft``). Seconds
   for ``delay`` (default 20) and ``jitter`` (default 10; each gap is ``delay + uniform(0,
-  jitter)``); ``startAt`` ISO-8601 (no offset: UTC); ``"HH:MM"`` windows in the tenant's zone
-  (setting ``timezone``, default America/Sao_Paulo); ``dailyCap``: campaign sends per local day
-  on the connection, over all its campaigns. ``{{name}}`` and ``{{greeting}}`` are filled per
+  jitter)``); ``startAt`` an ISO-8601 string (no offset: UTC; a number is refused);
+  ``"HH:MM"`` windows in the tenant's zone (setting ``timezone``, default
+  America/Sao_Paulo); ``dailyCap``: campaign sends per local day on the connection, over all
+  its campaigns; ``optOutKeyword`` needs a letter or digit (replies are compared ignoring case,
+  accents, spaces and punctuation). ``whatsappId``, ``delay``, ``jitter`` and ``dailyCap`` are
+  JSON numbers (not strings, not booleans). ``{{name}}`` and ``{{greeting}}`` are filled per
   recipient. ``PUT /campaigns/<id>`` (same fields, any subset) and ``DELETE`` only while not
-  running (409 ``ERR_CAMPAIGN_STATE``); the connection can change only in a draft.
+  running (409 ``ERR_CAMPAIGN_STATE``); the connection can change only in a draft. A body that
+  is not a JSON object (or nests too deep) is 400 ``ERR_INVALID_JSON``.
 - ``POST /campaigns/<id>/media`` multipart file ``media`` (sent with every message, the text as
-  caption); ``DELETE /campaigns/<id>/media``.
-- ``POST /campaigns/<id>/contacts`` JSON ``{contacts: [{number, name?} | "number", …]}`` or a
-  multipart CSV in ``file`` (``,``/``;``/tab; an optional header naming ``number``/``numero``/
-  ``telefone`` and ``name``/``nome`` columns, else number first, name second) → ``{received,
-  added, duplicates, rejected: [{row, value, code, error}]}``: a bad row is reported, never
-  fatal (``code``: ``ERR_EMPTY_NUMBER``, ``ERR_NOT_A_NUMBER``, ``ERR_NUMBER_LENGTH`` with
-  ``min``/``max``/``got``).
+  caption; an empty file is 400 ``ERR_EMPTY_FILE``); ``mediaName`` is the file's name without
+  control characters, trimmed, at most 255 characters (keeping its extension);
+  ``DELETE /campaigns/<id>/media``.
+- ``POST /campaigns/<id>/contacts`` JSON ``{contacts: [{number, name?} | "number" | number,
+  …]}`` or a multipart CSV in ``file`` → ``{received, added, duplicates, rejected: [{row,
+  value, code, error}]}``: a bad row is reported, never fatal (``code``: ``ERR_EMPTY_NUMBER``
+  — also for ``null``; ``ERR_NOT_A_NUMBER`` — also for a boolean, a float, a list or an object
+  where the number goes, and for non-ASCII digits other than full-width ones, which count as
+  ASCII; ``ERR_NUMBER_LENGTH`` with ``min``/``max``/``got``; ``ERR_INVALID_NAME`` for a JSON
+  name that is not a string). Names lose control characters (NUL included), are trimmed and
+  cut to 255 characters. At most 50,000 rows (413 ``ERR_TOO_MANY_ROWS``, nothing added). The
+  rows are added in chunks (see :func:`storage.campaign_contacts.add`): an upload cut short
+  leaves its first rows added, and sending the list again reports them as duplicates.
+  CSV: UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252, else Latin-1; blank
+  lines are skipped; the delimiter is ``;``, tab or ``,`` (the first of those found on every
+  line, so ``5511999990001;Silva, Ana`` splits at the ``;``); the first non-blank line is a
+  header when a cell names the number column (case, accents, spaces, ``_`` and ``-``
+  ignored: ``number``, ``numero``, ``telefone``, ``celular``, ``phone number``, ``numero de
+  telefone``, ``telefone celular``, ``mobile``, ``whatsapp``, …; the name column: ``name``,
+  ``nome``, ``nome completo``, ``full name``, …), else the number is first and the name
+  second. 400 ``ERR_INVALID_CSV`` when the file cannot be read as CSV.
   ``GET /campaigns/<id>/contacts?status=&pageNumber=`` → ``{contacts, count, hasMore}``.
 - ``POST /campaigns/<id>/start | pause | resume | cancel`` → the campaign; 409
   ``ERR_CAMPAIGN_STATE`` when the state does not allow it, ``ERR_CAMPAIGN_EMPTY`` to start a
@@ -31,9 +49,13 @@ with its counters) after create, edit, media, contacts and each state change, an
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime
 import io
+import os
+import re
+import unicodedata
 from typing import Annotated
 
 import pydantic
@@ -44,7 +66,8 @@ from actors.messages import CampaignControl
 from storage import campaign_contacts as recipients
 from storage import campaigns, db, media, tickets
 from web.auth import login_required
-from web.common import Id, Body, caller, has_more, json_body, page_number, runtime
+from web.common import (Body, caller, clean_text, has_more, json_body, json_object,
+                        page_number, runtime)
 from web.errors import ApiError
 from web.openapi import accepts
 
@@ -52,9 +75,21 @@ bp = Blueprint("campaigns", __name__, url_prefix="/campaigns")
 
 ASK_TIMEOUT = 10.0
 MAX_TEXT = 4096
+MAX_NAME = 255
 HHMM = Annotated[str, pydantic.StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
-NUMBER_HEADERS = {"number", "numero", "número", "phone", "telefone", "celular", "whatsapp"}
-NAME_HEADERS = {"name", "nome"}
+# JSON numbers only: a boolean or a string is a 400, not 1 / 0 / a parsed string.
+StrictId = Annotated[int, pydantic.Field(ge=1, le=2**63 - 1, strict=True)]
+Seconds = Annotated[float, pydantic.Field(ge=0, le=86_400, strict=True)]
+# CSV header cells, as _header() folds them (lower case, no accents, words split by a space).
+NUMBER_HEADERS = {
+    "number", "phone", "phone number", "mobile", "mobile number", "mobile phone", "cell",
+    "cell phone", "cellphone", "whatsapp", "whatsapp number", "numero", "numero de telefone",
+    "numero do telefone", "numero de celular", "numero do celular", "numero do whatsapp",
+    "telefone", "telefone celular", "celular", "fone", "tel"}
+NAME_HEADERS = {"name", "full name", "contact name", "nome", "nome completo", "nome do contato",
+                "cliente"}
+DELIMITERS = ("\t", ";", ",")  # preferred in this order when a line holds several
+CSV_BATCH = 5000  # CSV lines (JSON items) read between two pauses for the rest of the server
 COLUMNS = {"name": "name", "whatsappId": "whatsapp", "message1": "message1",
            "message2": "message2", "message3": "message3", "startAt": "start_at",
            "delay": "delay", "jitter": "jitter", "windowStart": "window_start",
@@ -63,16 +98,16 @@ COLUMNS = {"name": "name", "whatsappId": "whatsapp", "message1": "message1",
 
 class CampaignBody(Body):
     name: str = pydantic.Field(min_length=1, max_length=255)
-    whatsappId: Id
+    whatsappId: StrictId
     message1: str = pydantic.Field(min_length=1, max_length=MAX_TEXT)
     message2: str | None = pydantic.Field(default=None, max_length=MAX_TEXT)
     message3: str | None = pydantic.Field(default=None, max_length=MAX_TEXT)
     startAt: datetime.datetime | None = None
-    delay: float = pydantic.Field(default=20.0, ge=0, le=86_400)
-    jitter: float = pydantic.Field(default=10.0, ge=0, le=86_400)
+    delay: Seconds = 20.0
+    jitter: Seconds = 10.0
     windowStart: HHMM | None = None
     windowEnd: HHMM | None = None
-    dailyCap: int | None = pydantic.Field(default=None, ge=1, le=1_000_000)
+    dailyCap: int | None = pydantic.Field(default=None, ge=1, le=1_000_000, strict=True)
     optOutKeyword: str | None = pydantic.Field(default=None, max_length=64)
 
     @pydantic.field_validator("message2", "message3", "optOutKeyword", "windowStart",
@@ -80,6 +115,28 @@ class CampaignBody(Body):
     @classmethod
     def blank_is_none(cls, value):
         return None if isinstance(value, str) and not value.strip() else value
+
+    @pydantic.field_validator("startAt", mode="before")
+    @classmethod
+    def iso_8601(cls, value):
+        """Only an ISO-8601 string (pydantic alone would take 12345 as a Unix time)."""
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise ValueError("startAt must be an ISO-8601 date-time string")
+        try:
+            return datetime.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError("startAt must be an ISO-8601 date-time string") from None
+
+    @pydantic.field_validator("optOutKeyword")
+    @classmethod
+    def matchable(cls, value: str | None):
+        # the rule replies are matched by: "!!!" folds to nothing and could never match
+        if value is not None and not recipients.fold(value):
+            raise ValueError("optOutKeyword needs a letter or a digit (replies are compared "
+                             "ignoring case, accents, spaces and punctuation)")
+        return value
 
     @pydantic.field_validator("startAt")
     @classmethod
@@ -103,10 +160,13 @@ class CampaignBody(Body):
 
 class Recipient(Body):
     number: str | int | None = None
-    name: str | None = pydantic.Field(default=None, max_length=255)
+    name: str | None = pydantic.Field(default=None, max_length=MAX_NAME)
 
 
 class RecipientList(Body):
+    """The documented shape (``/openapi.json``). :func:`add_contacts` reads the list item by
+    item instead, so that one bad item is a rejected row, not a 400 for the whole list."""
+
     contacts: list[Recipient | str | int] = pydantic.Field(max_length=recipients.MAX_ROWS)
 
 
@@ -171,9 +231,7 @@ def update(campaign_id: int):
     """Edit a draft or paused campaign: any subset of the create fields, validated together
     with the current ones."""
     current = _json(_campaign(campaign_id))
-    given = request.get_json(silent=True)
-    if not isinstance(given, dict):
-        raise ApiError(400, "ERR_INVALID_JSON", "the body must be a JSON object")
+    given = json_object()
     body = CampaignBody.model_validate({**{k: current[k] for k in COLUMNS}, **given})
     if body.whatsappId != current["whatsappId"]:
         if current["status"] != "draft":
@@ -199,18 +257,34 @@ def delete(campaign_id: int):
 def set_media(campaign_id: int):
     """Attach a file (multipart ``media``) sent with every message of the campaign."""
     upload = request.files.get("media")
-    if upload is None or not upload.filename:
+    name = _media_name(upload.filename if upload is not None else None)
+    if upload is None or not name:
         raise ApiError(400, "ERR_VALIDATION", "send the file as multipart field 'media'")
     campaign = _campaign(campaign_id)
     if campaign.status not in campaigns.EDITABLE:
         raise ApiError(409, "ERR_CAMPAIGN_STATE", f"cannot edit a {campaign.status} campaign")
-    path = media.save(runtime().settings.public_dir, campaign.tenant_id, upload.read(),
-                      upload.filename, upload.mimetype)
+    data = upload.read()
+    if not data:
+        raise ApiError(400, "ERR_EMPTY_FILE", "the file is empty")
+    path = media.save(runtime().settings.public_dir, campaign.tenant_id, data, name,
+                      upload.mimetype)
     with db.unit_of_work():
         campaign = campaigns.update_campaign(
-            caller().tenant_id, campaign_id, media_path=path, media_name=upload.filename,
+            caller().tenant_id, campaign_id, media_path=path, media_name=name,
             media_type=media.media_type_of(upload.mimetype))
     return jsonify(_announce("campaign.updated", _json(campaign)))
+
+
+def _media_name(filename: str | None) -> str:
+    """The name the file is shown and sent under (WhatsApp's document name): cleaned like
+    every name, cut to 255 characters keeping a short extension."""
+    name = clean_text(filename, 10 * MAX_NAME)
+    if len(name) <= MAX_NAME:
+        return name
+    stem, ext = os.path.splitext(name)
+    if not 1 < len(ext) <= 16:
+        return name[:MAX_NAME].rstrip()
+    return stem[:MAX_NAME - len(ext)].rstrip() + ext
 
 
 @bp.delete("/<int:campaign_id>/media")
@@ -228,17 +302,19 @@ def drop_media(campaign_id: int):
 @login_required(admin=True)
 def add_contacts(campaign_id: int):
     """Add recipients (JSON list or CSV upload); bad rows are reported, not fatal."""
+    refused: list[dict] = []
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise ApiError(400, "ERR_VALIDATION", "send the CSV as multipart field 'file'")
         rows = csv_rows(upload.read())
     else:
-        items = json_body(RecipientList).contacts
-        rows = [(n, *((item.number, item.name) if isinstance(item, Recipient) else (item, None)))
-                for n, item in enumerate(items, 1)]
+        rows, refused = json_rows(json_object().get("contacts"))
     with db.unit_of_work():
         report = recipients.add(caller().tenant_id, campaign_id, rows)
+    if refused:
+        report["received"] += len(refused)
+        report["rejected"] = sorted(report["rejected"] + refused, key=lambda r: r["row"])
     if report["added"]:
         _announce("campaign.updated", _json(_campaign(campaign_id)))
     return jsonify(report)
@@ -295,37 +371,97 @@ def _control(campaign_id: int, action: str):
                            timeout=ASK_TIMEOUT))
 
 
+def json_rows(items) -> tuple[list[tuple[int, object, str | None]], list[dict]]:
+    """``(position, number, name)`` per item of a JSON ``contacts`` list (an object
+    ``{number, name?}``, else the item itself is the number: the storage layer reports a wrong
+    type there as ``ERR_NOT_A_NUMBER``), and the items refused here (a name that is not a
+    string: ``ERR_INVALID_NAME``). 400 when ``contacts`` is not a list, 413 past the limit."""
+    if not isinstance(items, list):
+        raise ApiError(400, "ERR_VALIDATION", "contacts must be a list",
+                       [{"field": "contacts", "message": "Input should be a valid list"}])
+    if len(items) > recipients.MAX_ROWS:
+        raise recipients.TooManyRows()
+    rows, refused = [], []
+    for position, item in enumerate(items, 1):
+        if position % CSV_BATCH == 0:
+            recipients.breathe()
+        number, name = (item.get("number"), item.get("name")) if isinstance(item, dict) else (
+            item, None)
+        if name is not None and not isinstance(name, str):
+            refused.append({"row": position, "value": "" if number is None else str(number)[:64],
+                            "code": "ERR_INVALID_NAME", "error": "the name must be a string"})
+            continue
+        rows.append((position, number, clean_text(name, MAX_NAME) if name else None))
+    return rows, refused
+
+
 def csv_rows(data: bytes) -> list[tuple[int, str, str | None]]:
-    """``(line, number, name)`` per non-blank CSV record. UTF-8 (with or without BOM), else
-    Latin-1 (Excel's export); the delimiter is sniffed among ``,`` ``;`` tab."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = data.decode("latin-1")
-    text = text.replace("\r\n", "\n").replace("\r", "\n")  # old Excel exports end lines in CR
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
-    number_col, name_col, rows = 0, 1, []
-    records = []
+    """``(line, number, name)`` per non-blank CSV record after the optional header (the
+    contract is in the module docstring). 400 ``ERR_INVALID_CSV``, 413 past the row limit."""
+    text = _decode(data).replace("\r\n", "\n").replace("\r", "\n")  # old Mac Excel: CR
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
+    number_col, name_col, header_seen, rows = 0, 1, False, []
     try:
         for cells in reader:
-            records.append((reader.line_num, cells))
+            if reader.line_num % CSV_BATCH == 0:
+                recipients.breathe()  # a long file must not stall the other requests
+            if not any(cell.strip() for cell in cells):
+                continue
+            if not header_seen:  # the first non-blank record: a header?
+                header_seen = True
+                names = [_header(cell) for cell in cells]
+                if NUMBER_HEADERS.intersection(names):
+                    number_col = next(i for i, c in enumerate(names) if c in NUMBER_HEADERS)
+                    name_col = next((i for i, c in enumerate(names) if c in NAME_HEADERS), None)
+                    continue
+            if len(rows) == recipients.MAX_ROWS:
+                raise recipients.TooManyRows()
+            number = cells[number_col].strip() if number_col < len(cells) else ""
+            name = cells[name_col] if name_col is not None and name_col < len(cells) else None
+            rows.append((reader.line_num, number, clean_text(name, MAX_NAME) if name else None))
     except csv.Error as exc:
         raise ApiError(400, "ERR_INVALID_CSV", f"unreadable CSV near line {reader.line_num}: "
                                                 f"{exc}") from None
-    for line, cells in records:
-        cells = [cell.strip() for cell in cells]
-        if not any(cells):
-            continue
-        lowered = [cell.lower() for cell in cells]
-        if not rows and line == 1 and NUMBER_HEADERS.intersection(lowered):
-            number_col = next(i for i, c in enumerate(lowered) if c in NUMBER_HEADERS)
-            name_col = next((i for i, c in enumerate(lowered) if c in NAME_HEADERS), None)
-            continue
-        number = cells[number_col] if number_col < len(cells) else ""
-        name = cells[name_col] if name_col is not None and name_col < len(cells) else None
-        rows.append((line, number, name))
     return rows
+
+
+def _decode(data: bytes) -> str:
+    """UTF-16 with its BOM (Excel's "Unicode text"); else, without a UTF-8 BOM, UTF-8, then
+    Windows-1252 (Excel's Brazilian/Western export), then Latin-1 (any byte)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    for encoding in ("utf-8", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+_QUOTED = re.compile(r'"[^"\n]*"')
+
+
+def _delimiter(text: str, sample: int = 50) -> str:
+    """The first of :data:`DELIMITERS` found (outside quotes) on every one of the first
+    ``sample`` lines that hold any; else the most frequent one; ``,`` for one column."""
+    head = text[:sample * 1024].split("\n", sample)[:sample]
+    lines = [_QUOTED.sub("", line) for line in head]
+    lines = [line for line in lines if any(d in line for d in DELIMITERS)]
+    if not lines:
+        return ","
+    for delimiter in DELIMITERS:
+        if all(delimiter in line for line in lines):
+            return delimiter
+    return max(DELIMITERS, key=lambda d: sum(d in line for line in lines))
+
+
+def _header(cell: str) -> str:
+    """A header cell folded for matching: "Número de_Telefone " → "numero de telefone"."""
+    decomposed = unicodedata.normalize("NFKD", cell.casefold())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.split(r"[^0-9a-z]+", plain)).strip()

@@ -45,17 +45,44 @@ def caller():
     return g.caller
 
 
-def json_body(model: type[M]) -> M:
-    """Parse the JSON body into ``model``. 400 ERR_INVALID_JSON / ERR_VALIDATION otherwise."""
+def json_object() -> dict:
+    """The JSON body as a dict, for a view that validates it itself. 400 ERR_INVALID_JSON when
+    it is missing, malformed, nested deeper than the decoder goes, or not an object."""
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # nesting deeper than the JSON decoder goes
         data = None
-    if data is None:
-        raise ApiError(400, "ERR_INVALID_JSON", "the body must be a JSON object")
     if not isinstance(data, dict):
         raise ApiError(400, "ERR_INVALID_JSON", "the body must be a JSON object")
-    return model.model_validate(data)
+    return data
+
+
+def json_body(model: type[M]) -> M:
+    """Parse the JSON body into ``model``. 400 ERR_INVALID_JSON / ERR_VALIDATION otherwise."""
+    return model.model_validate(json_object())
+
+
+def _control_table() -> dict[int, str | None]:
+    table: dict[int, str | None] = dict.fromkeys(range(0x00, 0x20))      # C0, NUL included
+    table.update(dict.fromkeys(range(0x7F, 0xA0)))                      # DEL, C1
+    table.update(dict.fromkeys(range(0xD800, 0xE000)))                  # lone surrogates
+    table.update(dict.fromkeys((*range(0x202A, 0x202F), *range(0x2066, 0x206A))))  # bidi
+    table.update(dict.fromkeys(map(ord, "\t\n\v\f\r\x1c\x1d\x1e\x1f\x85\u2028\u2029"), " "))
+    return table
+
+
+_CONTROLS = _control_table()
+
+
+def clean_text(value: str | None, limit: int) -> str:
+    """A client's text made fit for a name column (a contact's name, a file's display name):
+    line breaks and tabs become spaces; NUL and the other control characters, lone surrogates
+    and bidirectional overrides are dropped (PostgreSQL refuses NUL; the rest garble or
+    disguise what a person reads); trimmed; at most ``limit`` characters. "" for None."""
+    text = value or ""
+    if not (text.isascii() and text.isprintable()):
+        text = text.translate(_CONTROLS)
+    return text.strip()[:limit].rstrip()
 
 
 def page_number() -> int:
