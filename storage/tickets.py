@@ -82,19 +82,23 @@ def _attach_campaign_messages(ticket_id: int, whatsapp_id: int, contact_id: int,
      .execute())
 
 
+# Once per campaign send, so written by hand (peewee's two queries cost ~30 % of a send).
+_ACTIVE_TICKET_OF_MESSAGE = """
+SELECT t.id FROM message m
+  JOIN ticket t ON t.tenant_id = m.tenant_id AND t.whatsapp_id = m.whatsapp_id
+               AND t.contact_id = m.contact_id AND t.status IN ('open', 'pending')
+ WHERE m.id = ? AND m.ticket_id IS NULL"""
+
+
 def attach_to_active_ticket(message_id: str) -> tuple[Message, Ticket] | None:
     """A ticketless message (a campaign send) joins the open or pending ticket of its contact
     on its connection, when there is one. Returns ``(message, ticket with contact)`` or None.
     The ticket row itself is not touched (its :class:`~actors.ticket.TicketActor` owns it)."""
-    message = Message.get_or_none(Message.id == message_id)
-    if message is None or message.ticket_id is not None:
+    found = db.database.execute_sql(db.sql(_ACTIVE_TICKET_OF_MESSAGE), (message_id,)).fetchone()
+    if found is None:  # the common case: one indexed read, no write transaction
         return None
-    ticket = (Ticket.select(Ticket, Contact).join(Contact)
-              .where(Ticket.tenant == message.tenant_id, Ticket.whatsapp == message.whatsapp_id,
-                     Ticket.contact == message.contact_id, Ticket.status.in_(("open", "pending")))
-              .first())
-    if ticket is None:  # the common case: read only, no write transaction
-        return None
+    message = Message.get_by_id(message_id)
+    ticket = Ticket.select(Ticket, Contact).join(Contact).where(Ticket.id == found[0]).first()
     with db.write():
         attached = (Message.update(ticket=ticket.id)
                     .where(Message.id == message_id, Message.ticket.is_null()).execute())
