@@ -92,11 +92,26 @@ def greeting(now: datetime.datetime, tz: zoneinfo.ZoneInfo) -> str:
     return "Bom dia" if 5 <= hour < 12 else "Boa tarde" if 12 <= hour < 18 else "Boa noite"
 
 
+_NO_NAME = "\x00"  # where an empty {{name}} was (API text never holds NUL)
+_NAMELESS = (  # the punctuation that only made sense around the name goes with it
+    (re.compile(r"[,;:]?[ \t]*\x00[ \t]*(?=[.!?])"), ""),      # "Boa tarde, {{name}}!"
+    (re.compile(r"^[ \t]*\x00[ \t]*[,;:]?[ \t]*", re.M), ""),  # "{{name}}, temos…"
+    (re.compile(r"[ \t]*\x00[ \t]*(?=[,;:])"), ""),            # "Oi {{name}}, tudo bem?"
+    (re.compile(r"[ \t]*\x00"), ""),                            # "Olá {{name}} tudo"
+)
+
+
 def render(template: str, name: str, greeting_text: str) -> str:
     """Fill ``{{name}}`` and ``{{greeting}}`` (spaces inside the braces allowed); other text,
-    including unknown ``{{…}}``, is left as written."""
-    values = {"name": name, "greeting": greeting_text}
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    including unknown ``{{…}}``, is left as written. A recipient without a name loses the
+    placeholder with the space and comma around it: ``"Boa tarde, {{name}}!"`` → ``"Boa
+    tarde!"``, never ``"Boa tarde, !"``."""
+    values = {"name": name.strip() or _NO_NAME, "greeting": greeting_text}
+    text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    if _NO_NAME in text:
+        for pattern, replacement in _NAMELESS:
+            text = pattern.sub(replacement, text)
+    return text
 
 
 def pick_variant(messages: list[str | None], rng: random.Random) -> tuple[int, str]:

@@ -10,7 +10,7 @@ import zoneinfo
 
 import pytest
 
-from actors.campaign_schedule import day_bounds, gap, window_wait
+from actors.campaign_schedule import day_bounds, gap, render, window_wait
 from actors.messages import ClientMessage, WaMessage
 from helpers import WsClient, wait_for
 from storage import db, tenants
@@ -143,6 +143,16 @@ def test_gap_is_the_delay_plus_at_most_the_jitter():
 
 
 # --- sending ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("template, expected", [
+    ("{{greeting}}, {{name}}!", "Boa tarde!"),
+    ("Oi {{name}}, tudo bem?", "Oi, tudo bem?"),
+    ("{{ name }}, temos novidades", "temos novidades"),
+    ("Olá {{name}} tudo certo", "Olá tudo certo"),
+])
+def test_a_recipient_without_a_name_gets_no_dangling_comma_or_space(template, expected):
+    assert render(template, "  ", "Boa tarde") == expected
+
 
 def test_each_contact_gets_one_random_variant_with_name_and_greeting(ctx):
     variants = ["{{greeting}}, {{name}}! A", "B para {{ name }}", "{{name}}: C"]
