@@ -72,6 +72,15 @@ def test_oversize_upload_is_a_413(tenant, app):
     assert len(tenant.messages(ticket_id)) == 1  # nothing was stored
 
 
+def test_an_empty_uploaded_file_is_refused_and_nothing_is_sent(tenant):
+    ticket_id = _ticket(tenant)
+    response = tenant.api("POST", f"/messages/{ticket_id}",
+                          data={"medias": (io.BytesIO(b""), "empty.pdf")},
+                          content_type="multipart/form-data")
+    _assert_error(response, 400, "ERR_EMPTY_FILE")
+    assert len(tenant.messages(ticket_id)) == 1 and tenant.sent() == []
+
+
 def test_multipart_without_files_is_a_400(tenant):
     response = tenant.api("POST", f"/messages/{_ticket(tenant)}", data={"body": "caption only"},
                           content_type="multipart/form-data")

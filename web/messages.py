@@ -6,7 +6,7 @@
   ``medias`` (and an optional ``body`` caption) → 201 with the stored message(s) (``status:
   "pending"``, ``ack: 0``); the send happens later through the ``SendMessages`` queue. A multipart
   post answers the first message, and all of them in ``messages``. Over ``TT_MAX_UPLOAD_MB``:
-  413 ERR_FILE_TOO_LARGE.
+  413 ERR_FILE_TOO_LARGE; an empty file: 400 ERR_EMPTY_FILE (nothing is stored).
 - ``POST /messages/<ticketId>/<messageId>/retry`` re-enqueues a ``failed`` outbound message → 200
   with it (``pending``, ack 0); 404 ERR_NO_MESSAGE_FOUND when it is not a failed message of that
   ticket; 409 ERR_TICKET_CLOSED.
@@ -62,9 +62,12 @@ def create(ticket_id: int):
         if not files:
             raise ApiError(400, "ERR_VALIDATION", "multipart posts need files in 'medias'")
         caption = (request.form.get("body") or "").strip()[:MAX_BODY]
+        contents = [upload.read() for upload in files]
+        if not all(contents):  # WhatsApp would deliver an empty, unopenable document
+            raise ApiError(400, "ERR_EMPTY_FILE", "an uploaded file is empty")
         stored = []
-        for index, upload in enumerate(files):
-            path = media.save(runtime().settings.public_dir, me.tenant_id, upload.read(),
+        for index, (upload, data) in enumerate(zip(files, contents)):
+            path = media.save(runtime().settings.public_dir, me.tenant_id, data,
                               upload.filename, upload.mimetype)
             stored.append(ref.ask(SendMessage(
                 body=caption if index == 0 else "", user_id=me.id, media_path=path,
