@@ -85,6 +85,7 @@ class Run:
     in_flight: set[str] = field(default_factory=set)
     next_at: datetime.datetime | None = None
     timer: object | None = None
+    waiting: tuple | None = None  # (reason, until) as last written to the row; None: unknown
 
 
 class CampaignActor(Actor):
@@ -188,15 +189,16 @@ class CampaignActor(Actor):
                 return
             due = max(t for t in (run.next_at, campaign.start_at, now) if t is not None)
             if now < due:
-                self._wake(run, due)
+                self._wait(run, due, "startAt" if due == campaign.start_at else None)
                 return
             opens = schedule.window_wait(now, self.tz, campaign.window_start, campaign.window_end)
             if opens is not None:
-                self._wake(run, opens)
+                self._wait(run, opens, "window")
                 return
             if campaign.daily_cap and self._handed_today(now) >= campaign.daily_cap:
-                self._wake(run, self.day[1])
+                self._wait(run, self.day[1], "dailyCap")
                 return
+            self._say_waiting(run, None, None)
             if not self._hand_off_next(run, now) or run.in_flight:
                 return
         self._wake(run, self.clock.now())  # many skips in a row: let the mailbox breathe
@@ -281,6 +283,21 @@ class CampaignActor(Actor):
         run.in_flight.discard(message_id)
         gap = schedule.gap(run.campaign.delay, run.campaign.jitter, self.rng)
         run.next_at = now + datetime.timedelta(seconds=gap)
+
+    def _wait(self, run: Run, at: datetime.datetime, reason: str | None) -> None:
+        """Sleep until ``at``; a long wait (``reason``: window, dailyCap, startAt) is written to
+        the campaign row, so every screen can say why a running campaign is not sending. A gap
+        between two sends is not a reason (``None``)."""
+        self._wake(run, at)
+        self._say_waiting(run, reason, at if reason else None)
+
+    def _say_waiting(self, run: Run, reason: str | None, until) -> None:
+        if run.waiting == (reason, until):
+            return  # the common case, once per send: nothing to write
+        run.waiting = (reason, until)
+        with db.unit_of_work():
+            campaigns.set_waiting(run.campaign.id, reason, until)
+        self._changed(run.campaign.id)
 
     def _wake(self, run: Run, at: datetime.datetime) -> None:
         """One timer per campaign: (re)arm it for ``at`` on the injected clock."""

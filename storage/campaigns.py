@@ -126,6 +126,7 @@ def transition(tenant_id: int, campaign_id: int, action: str,
             recipients.revoke(campaign.id, "pending" if action == "pause" else "cancelled", now)
         if action == "cancel":
             campaign.finished_at = now
+        campaign.waiting_for = campaign.next_send_at = None  # the actor says again if it waits
         campaign.status = _TARGET[action]
         campaign.updated_at = utcnow()
         campaign.save()
@@ -143,8 +144,17 @@ def finish_if_done(campaign_id: int, now: datetime.datetime) -> bool:
                 .exists()):
             return False
         campaign.status, campaign.finished_at, campaign.updated_at = "finished", now, utcnow()
+        campaign.waiting_for = campaign.next_send_at = None
         campaign.save()
         return True
+
+
+def set_waiting(campaign_id: int, reason: str | None, until: datetime.datetime | None) -> None:
+    """Record why a running campaign is not sending (``window`` | ``dailyCap`` | ``startAt``)
+    and until when (UTC); ``None, None`` once it sends again. Only while it is running."""
+    with db.write():
+        (Campaign.update(waiting_for=reason, next_send_at=until)
+         .where(Campaign.id == campaign_id, Campaign.status == "running").execute())
 
 
 def running_connections() -> list[tuple[int, int]]:
@@ -218,6 +228,8 @@ def campaign_json(campaign: Campaign, counts: dict[str, int] | None = None) -> d
         "windowEnd": campaign.window_end,
         "dailyCap": campaign.daily_cap,
         "optOutKeyword": campaign.opt_out_keyword,
+        "waitingFor": campaign.waiting_for,
+        "nextSendAt": iso(campaign.next_send_at),
         "startedAt": iso(campaign.started_at),
         "finishedAt": iso(campaign.finished_at),
         "createdAt": iso(campaign.created_at),

@@ -194,6 +194,8 @@ class Campaign(BaseModel):
     finished_at = pw.DateTimeField(null=True)
     created_at = pw.DateTimeField(default=utcnow)
     updated_at = pw.DateTimeField(default=utcnow)
+    waiting_for = pw.CharField(max_length=16, null=True)  # window | dailyCap | startAt (0004)
+    next_send_at = pw.DateTimeField(null=True)            # UTC: when that wait ends
 
 
 class CampaignContact(BaseModel):

@@ -195,9 +195,12 @@ def test_window_holds_sends_until_it_opens_and_stops_them_when_it_closes(ctx, cl
     opens = wait_for(clock.next_due)
     assert opens == datetime.datetime(2030, 1, 8, 11, 0)  # 08:00 local, next day
     assert ctx.sent() == []
+    shown = ctx.api("GET", f"/campaigns/{campaign_id}").get_json()
+    assert (shown["waitingFor"], shown["nextSendAt"]) == ("window", "2030-01-08T11:00:00.000000Z")
     for count in range(1, 5):  # 08:00, 08:30, 09:00, 09:30
         clock.step()
         _wait_sent(ctx, count)
+    assert ctx.api("GET", f"/campaigns/{campaign_id}").get_json()["waitingFor"] is None
     assert clock.step() == datetime.datetime(2030, 1, 8, 13, 0)  # the gap ends at 10:00 …
     assert wait_for(clock.next_due) == datetime.datetime(2030, 1, 9, 11, 0)  # … closed: tomorrow
     assert len(ctx.sent()) == 4
@@ -212,6 +215,7 @@ def test_daily_cap_holds_the_rest_until_the_next_local_day(ctx, clock):
     assert wait_for(clock.next_due) == datetime.datetime(2030, 1, 8, 3, 0)  # local midnight
     assert len(ctx.sent()) == 3
     assert _counters(ctx, campaign_id)["pending"] == 2
+    assert ctx.api("GET", f"/campaigns/{campaign_id}").get_json()["waitingFor"] == "dailyCap"
     clock.step()
     _wait_sent(ctx, 5)
 
@@ -221,6 +225,7 @@ def test_start_time_in_the_future_waits_for_it(ctx, clock):
     _act(ctx, campaign_id, "start")
     assert wait_for(clock.next_due) == datetime.datetime(2030, 1, 7, 18, 30)
     assert ctx.sent() == []
+    assert ctx.api("GET", f"/campaigns/{campaign_id}").get_json()["waitingFor"] == "startAt"
     clock.step()
     _wait_sent(ctx, 2)
 

@@ -274,6 +274,21 @@ def test_campaign_started_from_another_screen_appears_and_moves_live(screen, ten
     assert screen.find("#campaigns .empty") is None
 
 
+def test_a_running_campaign_outside_its_window_says_what_it_waits_for(screen, tenant):
+    import zoneinfo
+
+    here = datetime.datetime.now(zoneinfo.ZoneInfo("America/Sao_Paulo"))
+    opens, closes = here + datetime.timedelta(hours=2), here + datetime.timedelta(hours=3)
+    campaign = make_campaign(tenant, ["5511977770095"], windowStart=opens.strftime("%H:%M"),
+                             windowEnd=closes.strftime("%H:%M"))
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    assert tenant.api("POST", f"/campaigns/{campaign['id']}/start").status_code == 200
+    screen.wait(lambda: (screen.text(".campaign-meta") or "").startswith(
+        "Waiting for the sending window (opens "), message="the reason it is not sending")
+    assert tenant.sent() == []
+
+
 def test_pause_resume_and_cancel_change_the_status_on_every_admin_screen(screen, tenant):
     # starts in 2030: it stays running without sending, so each step is seen in its own state
     campaign = make_campaign(tenant, ["5511977770030", "5511977770031"], name="Lançamento",

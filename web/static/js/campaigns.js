@@ -215,6 +215,11 @@ class CampaignCard {
     if (row.dailyCap) parts.push(t("campaigns.meta.cap", { cap: row.dailyCap }));
     if (row.optOutKeyword) parts.push(t("campaigns.meta.optOut", { keyword: row.optOutKeyword }));
     if (row.mediaName) parts.push(t("campaigns.meta.media", { name: row.mediaName }));
+    const waiting = row.status === "running" && row.waitingFor
+      && has(`campaigns.waiting.${row.waitingFor}`);
+    if (waiting) {  // first: a running campaign that sends nothing says why
+      parts.unshift(t(`campaigns.waiting.${row.waitingFor}`, { time: when(row.nextSendAt) }));
+    }
     return parts.join(" · ");
   }
 
