@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from selenium import webdriver
+from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -76,6 +77,17 @@ class Screen:
         self.driver = driver
         self.base = base
         self.handle = handle or driver.current_window_handle
+
+    def no_script_ran(self) -> bool:
+        """True when no injected markup ran: the page's ``window.__xss`` marker is unset and no
+        ``alert()`` is open (the XSS payloads of the tests set one or the other)."""
+        if self.js("return window.__xss") is not None:
+            return False
+        try:
+            self.driver.switch_to.alert.text  # noqa: B018 - raises when no alert is open
+        except NoAlertPresentException:
+            return True
+        return False
 
     @classmethod
     def new_window(cls, driver, base: str) -> "Screen":
