@@ -184,3 +184,15 @@ def browser():
     driver, profile = start_browser()
     yield driver
     stop_browser(driver, profile)
+
+
+@pytest.fixture
+def screen(browser, live_server):
+    """The first browser window, on this test's server at http://127.0.0.1:<port>; fails the
+    test on an uncaught JavaScript error."""
+    from dashboard_screen import Screen, reset_windows, script_errors
+
+    yield Screen(browser, f"http://{live_server}")
+    errors = script_errors(browser)
+    reset_windows(browser)
+    assert not errors, f"uncaught JavaScript errors: {errors}"

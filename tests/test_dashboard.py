@@ -24,15 +24,6 @@ WAV = base64.b64encode(b"RIFF$\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x
                        b"@\x1f\x00\x00\x01\x00\x08\x00data\x00\x00\x00\x00").decode()
 
 
-@pytest.fixture
-def screen(browser, live_server):
-    """The first window, on this test's server at http://127.0.0.1:<port>."""
-    yield Screen(browser, f"http://{live_server}")
-    errors = script_errors(browser)
-    reset_windows(browser)
-    assert not errors, f"uncaught JavaScript errors: {errors}"
-
-
 def second_screen(screen: Screen) -> Screen:
     """Another window on the same server under another origin (its own login)."""
     port = screen.base.rsplit(":", 1)[1]

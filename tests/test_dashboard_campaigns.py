@@ -14,7 +14,7 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from storage import db, tenants
-from dashboard_screen import Screen, reset_windows, script_errors
+from dashboard_screen import Screen
 from helpers import wait_for
 
 CARDS = """return [...document.querySelectorAll('#campaigns [data-testid=campaign]')].map(e => ({
@@ -30,15 +30,6 @@ REPORTS = """return [...document.querySelectorAll(arguments[0] + ' [data-testid=
     .map(r => ({summary: r.querySelector('.report-summary').textContent,
                 rows: [...r.querySelectorAll('[data-testid=rejected-row]')]
                     .map(tr => [...tr.children].map(td => td.textContent))}));"""
-
-
-@pytest.fixture
-def screen(browser, live_server):
-    """The first window, on this test's server at http://127.0.0.1:<port>."""
-    yield Screen(browser, f"http://{live_server}")
-    errors = script_errors(browser)
-    reset_windows(browser)
-    assert not errors, f"uncaught JavaScript errors: {errors}"
 
 
 # --- helpers ------------------------------------------------------------------------------------
