@@ -9,7 +9,8 @@ Flows that start here:
   loop) and RECONNECTING (the reconnect loop runs: ``retries`` and ``tier`` soft|hard say where);
 - **watchdog** (seed §Watchdog): a tick every ``watchdog_interval`` s (±25 % jitter) reads the
   client's state and, when it claims CONNECTED, makes a real round trip
-  (``verify_real_connection``); a failure is a *false connection* and starts the reconnect loop —
+  (``verify_real_connection``); a failure whose state still reads CONNECTED ``PROBE_SETTLE`` s
+  later is a *false connection* and starts the reconnect loop (a logout never does) —
   one per session, delays from ``backoff.expo`` with jitter, capped, soft then hard;
 - **SyncUnread** (seed job table): after every ready, the unread messages go through inbound again
   (storage is idempotent, replays are harmless);
@@ -44,6 +45,8 @@ from storage.serialize import iso, ticket_json, whatsapp_json
 log = logging.getLogger(__name__)
 
 EARLY_ACK_TTL = 60.0  # seconds an ack may wait for the sender to record its message id
+PROBE_SETTLE = 1.0    # seconds a failed probe waits before the state is read again (a logout
+                      # reaches the page by its own push, which can trail the probe's 401)
 
 
 class SessionActor(Actor):
@@ -326,7 +329,10 @@ class SessionActor(Actor):
                 healthy = bool(gevent.with_timeout(timeout + 1, self.client.verify_real_connection,
                                                    timeout, timeout_value=False))
                 reason = "" if healthy else "profile picture round trip failed"
-            else:
+                if not healthy:  # a remote logout's push can trail the server's 401 on the probe
+                    gevent.sleep(PROBE_SETTLE)
+                    state = self.client.state()
+            if state != CONNECTED:
                 healthy = state in (QRCODE, "OPENING", "PAIRING")
                 reason = f"state {state}"
         except Exception as exc:  # noqa: BLE001
@@ -336,8 +342,9 @@ class SessionActor(Actor):
     @handles(WatchdogResult)
     def on_check(self, msg: WatchdogResult) -> None:
         self.checking = False
-        if msg.healthy or not self.wanted or msg.state == QRCODE:
-            return
+        if msg.healthy or not self.wanted or QRCODE in (msg.state, self.status) \
+                or self.status == LOGOUT:
+            return  # a logout is never repaired by reconnecting: only a new QR scan helps
         kind = "false connection" if msg.state == CONNECTED else "disconnected"
         log.warning("%s: %s (%s): reconnecting", self, kind, msg.reason)
         self._begin_reconnect(msg.reason)

@@ -107,6 +107,23 @@ def test_remote_logout_ends_in_qrcode_and_is_not_reconnected(tenant, live_server
     ws.close()
 
 
+def test_a_probe_refused_just_before_the_logout_push_does_not_reconnect(tenant, live_server):
+    """WhatsApp's server revokes the device at once; the page hears of it by its own push, which
+    can come after the watchdog's probe was already refused (seen with the browser client)."""
+    ws = WsClient(live_server, tenant.token)
+    ws.subscribe("tenant")
+    tenant.runtime.network.pair_delay = -1
+    phone = tenant.runtime.network.phone(tenant.whatsapp_id)
+    tenant.runtime.network.set_paired(phone, False)   # the server side of a remote logout
+    gevent.sleep(INTERVAL * 1.25 + 0.2)                # a probe has been refused by now
+    phone.client._remote_logout()                      # ... and the page's push arrives
+    ws.wait_event("session.updated", lambda d: d["status"] == "qrcode" and d["qrcode"])
+    gevent.sleep(INTERVAL * 4)
+    assert "RECONNECTING" not in _statuses(ws)
+    assert _status(tenant) == "qrcode"
+    ws.close()
+
+
 def test_user_logout_is_never_repaired(tenant):
     response = tenant.api("DELETE", f"/whatsappsession/{tenant.whatsapp_id}")
     assert response.get_json()["status"] == "DISCONNECTED"

@@ -308,8 +308,8 @@ class SimulatedClient(WhatsAppClient):
         return self._state
 
     def verify_real_connection(self, timeout: float) -> bool:
-        if self._state != CONNECTED or self._crashed:
-            return False
+        if self._state != CONNECTED or self._crashed or not self.phone.paired:
+            return False  # an unpaired phone: the server refuses the revoked device (401)
         mode = "error" if self.phone.ghost else self.phone.profile_pic
         if mode == "hang":
             gevent.sleep(timeout)
