@@ -143,7 +143,7 @@ def test_admin_creates_a_campaign_with_typed_and_csv_contacts_and_sees_the_rejec
                         "the draft with its 3 contacts")
     assert (created["name"], created["chip"], created["connection"]) == \
         ("Black Friday", "Draft", "Number 1")
-    assert created["actions"] == ["start", "contacts", "delete"]
+    assert created["actions"] == ["start", "edit", "contacts", "delete"]
     assert created["progress"] == "0 of 3 contacts processed (0%)"
     stored = tenant.api("GET", f"/campaigns/{created['id']}").get_json()
     expected_start = screen.js("return new Date('2030-01-07T14:30').toISOString()")
@@ -290,7 +290,7 @@ def test_pause_resume_and_cancel_change_the_status_on_every_admin_screen(screen,
     other.login(tenant.email)
     open_campaigns(other)
     steps = (("start", "running", "Running", ["pause", "contacts", "cancel"]),
-             ("pause", "paused", "Paused", ["resume", "contacts", "cancel", "delete"]),
+             ("pause", "paused", "Paused", ["resume", "edit", "contacts", "cancel", "delete"]),
              ("resume", "running", "Running", ["pause", "contacts", "cancel"]))
     for action, status, chip, actions in steps:
         click_action(screen, campaign["id"], action)
@@ -353,6 +353,101 @@ def test_starting_a_campaign_without_contacts_shows_why_in_a_toast(screen, tenan
     screen.wait(lambda: screen.text("#toasts .toast.error")
                 == "Add contacts before starting the campaign.", message="the toast")
     assert card(screen, campaign["id"])["status"] == "draft"
+
+
+# --- editing --------------------------------------------------------------------------------------
+
+FIELDS = """return Object.fromEntries(['name', 'message1', 'message2', 'delay', 'jitter',
+    'window-start', 'window-end', 'daily-cap', 'opt-out', 'start']
+    .map(k => [k, document.getElementById('campaign-' + k).value]));"""
+
+
+def test_edit_fills_the_form_and_saves_changed_and_cleared_fields(screen, tenant):
+    campaign = make_campaign(tenant, ["5511977770100"], name="Rascunho", message2="Variante",
+                             delay=7, jitter=3, windowStart="09:00", windowEnd="18:00",
+                             dailyCap=50, optOutKeyword="SAIR", startAt="2030-01-07T12:00:00Z")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    click_action(screen, campaign["id"], "edit")
+    screen.wait(lambda: screen.shown("#campaign-form"), message="the form")
+    assert screen.text("#campaign-form-title") == "Edit campaign “Rascunho”"
+    assert screen.text("#campaign-submit") == "Save changes"
+    assert not screen.shown("#campaign-recipients")  # contacts go through their own dialog
+    local_start = screen.js("const d = new Date('2030-01-07T12:00:00Z'); const p = n =>"
+                            " String(n).padStart(2, '0'); return `${d.getFullYear()}-"
+                            "${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:"
+                            "${p(d.getMinutes())}`")
+    assert screen.js(FIELDS) == {
+        "name": "Rascunho", "message1": "Oi {{name}}!", "message2": "Variante", "delay": "7",
+        "jitter": "3", "window-start": "09:00", "window-end": "18:00", "daily-cap": "50",
+        "opt-out": "SAIR", "start": local_start}
+    set_value(screen, "#campaign-name", "Rascunho revisto")
+    set_value(screen, "#campaign-message2", "")
+    set_value(screen, "#campaign-daily-cap", "")
+    screen.find("#campaign-submit").click()
+    wait_card(screen, campaign["id"], lambda c: c["name"] == "Rascunho revisto", "the new name")
+    assert not screen.shown("#campaign-form")
+    stored = tenant.api("GET", f"/campaigns/{campaign['id']}").get_json()
+    assert {k: stored[k] for k in ("name", "message1", "message2", "dailyCap", "delay",
+                                   "jitter", "windowStart", "windowEnd", "optOutKeyword",
+                                   "status")} == {
+        "name": "Rascunho revisto", "message1": "Oi {{name}}!", "message2": None,
+        "dailyCap": None, "delay": 7.0, "jitter": 3.0, "windowStart": "09:00",
+        "windowEnd": "18:00", "optOutKeyword": "SAIR", "status": "draft"}
+    assert utc(stored["startAt"]) == utc("2030-01-07T12:00:00Z")
+    assert stored["counters"]["pending"] == 1
+
+
+def test_a_paused_campaign_is_edited_on_its_own_connection(screen, tenant):
+    campaign = make_campaign(tenant, ["5511977770110"], name="Pausada",
+                             startAt="2030-01-07T12:00:00")
+    tenant.api("POST", f"/campaigns/{campaign['id']}/start")
+    tenant.api("POST", f"/campaigns/{campaign['id']}/pause")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    click_action(screen, campaign["id"], "edit")
+    screen.wait(lambda: screen.shown("#campaign-form"), message="the form")
+    assert screen.js("return document.getElementById('campaign-whatsapp').disabled")
+    set_value(screen, "#campaign-message1", "Texto novo")
+    screen.find("#campaign-submit").click()
+    screen.wait(lambda: not screen.shown("#campaign-form"), message="the form closed")
+    stored = tenant.api("GET", f"/campaigns/{campaign['id']}").get_json()
+    assert (stored["message1"], stored["status"], stored["whatsappId"]) == \
+        ("Texto novo", "paused", tenant.whatsapp_id)
+
+
+def test_edit_removes_the_attachment_when_asked(screen, tenant, tmp_path):
+    campaign = make_campaign(tenant, name="Com anexo")
+    flyer = tmp_path / "folheto.pdf"
+    flyer.write_bytes(b"%PDF-1.4 promo")
+    with flyer.open("rb") as handle:
+        uploaded = tenant.client.post(f"/campaigns/{campaign['id']}/media",
+                                      data={"media": (handle, "folheto.pdf")},
+                                      headers={"Authorization": f"Bearer {tenant.token}"})
+    assert uploaded.status_code == 200, uploaded.get_json()
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    click_action(screen, campaign["id"], "edit")
+    screen.wait(lambda: screen.shown("#campaign-media-current"), message="the current file")
+    assert screen.text("#campaign-media-remove-label") == "Remove the attachment folheto.pdf"
+    screen.find("#campaign-media-remove").click()
+    screen.find("#campaign-submit").click()
+    screen.wait(lambda: not screen.shown("#campaign-form"), message="the form closed")
+    assert tenant.api("GET", f"/campaigns/{campaign['id']}").get_json()["mediaName"] is None
+
+
+def test_the_edit_closes_when_the_campaign_is_started_on_another_screen(screen, tenant):
+    campaign = make_campaign(tenant, ["5511977770120"], name="Disputada",
+                             startAt="2030-01-07T12:00:00")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    click_action(screen, campaign["id"], "edit")
+    screen.wait(lambda: screen.shown("#campaign-form"), message="the form")
+    assert tenant.api("POST", f"/campaigns/{campaign['id']}/start").status_code == 200
+    screen.wait(lambda: not screen.shown("#campaign-form"), message="the form closed")
+    assert screen.text("#toasts .toast.error") == ("The campaign “Disputada” was started or "
+                                                   "deleted on another screen: the edit was "
+                                                   "closed.")
 
 
 # --- escaping, permissions, language -----------------------------------------------------------

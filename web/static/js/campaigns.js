@@ -1,7 +1,8 @@
 // The campaigns page (admins only): the tenant's campaigns with their status and progress, kept
 // live by campaign.updated events (the same JSON as GET /campaigns/<id>); a form that creates a
 // draft and uploads its contacts (a typed list and/or a CSV file), with the report of the rows
-// the server rejected; start / pause / resume / cancel / delete per campaign.
+// the server rejected; the same form edits a draft or paused campaign (PUT /campaigns/<id>);
+// start / pause / resume / cancel / delete per campaign.
 // Events are fresher than REST answers that crossed them: each campaign remembers the number of
 // the last event that touched it, and an answer whose request started before that event is
 // ignored for that campaign.
@@ -11,9 +12,9 @@ import { byId, h, toast } from "./dom.js";
 import { errorText, formatTime, has, language, t } from "./i18n.js";
 
 const ACTIONS = {
-  draft: ["start", "contacts", "delete"],
+  draft: ["start", "edit", "contacts", "delete"],
   running: ["pause", "contacts", "cancel"],
-  paused: ["resume", "contacts", "cancel", "delete"],
+  paused: ["resume", "edit", "contacts", "cancel", "delete"],
   finished: ["delete"],
   cancelled: ["delete"],
 };
@@ -142,6 +143,15 @@ function when(value) {
   }
   return new Intl.DateTimeFormat(language(), { day: "2-digit", month: "2-digit", year: "numeric",
     hour: "2-digit", minute: "2-digit" }).format(date);
+}
+
+/** An ISO instant → the "YYYY-MM-DDTHH:MM" a datetime-local input shows (the browser's zone). */
+function localInput(value) {
+  const date = new Date(value);
+  if (!value || Number.isNaN(date.getTime())) return "";
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
+    + `T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
 function seconds(value) {
@@ -348,6 +358,7 @@ export class CampaignsPage {
     this.touched.set(data.id, this.events);
     const known = this.rows.has(data.id);
     this.rows.set(data.id, { ...this.rows.get(data.id), ...data });
+    this.form.onChanged(this.rows.get(data.id));
     if (!this.loaded) return;
     if (known && this.cards.has(data.id)) this.paint(data.id);
     else this.render();
@@ -356,6 +367,7 @@ export class CampaignsPage {
   /** campaign.deleted: another screen (or this one) deleted it. */
   onDeleted(data) {
     this.events += 1;
+    if (data) this.form.onChanged({ ...this.rows.get(data.id), id: data.id, deleted: true });
     if (data && this.rows.has(data.id)) this.forget(data.id);
     else if (data) this.gone.add(data.id);
   }
@@ -430,6 +442,10 @@ export class CampaignsPage {
       this.contacts.open(row);
       return;
     }
+    if (action === "edit") {
+      this.form.open(row);
+      return;
+    }
     if (CONFIRM.has(action)
         && !window.confirm(t(`campaigns.confirm.${action}`, { name: row.name }))) {
       return;
@@ -456,10 +472,13 @@ export class CampaignsPage {
   }
 }
 
-/** The "new campaign" form: creates a draft, then its media and contacts. */
+/** The campaign form. New: creates a draft, then its media and contacts. Edit (a draft or a
+ * paused campaign): PUT of every field — a field emptied here is cleared — then the media
+ * change; contacts are added with the "Add contacts" dialog instead. */
 class CampaignForm {
   constructor(page) {
     this.page = page;
+    this.editing = null;  // the campaign JSON being edited, or null for a new one
     this.form = byId("campaign-form");
     this.select = byId("campaign-whatsapp");
     this.submitButton = byId("campaign-submit");
@@ -481,18 +500,61 @@ class CampaignForm {
   translate() {
     byId("campaign-tags-hint").textContent = t("campaigns.tagsHint",
       { name: "{{name}}", greeting: "{{greeting}}" });
+    const row = this.editing;
+    byId("campaign-form-title").textContent = row
+      ? t("campaigns.editTitle", { name: row.name }) : t("campaigns.formTitle");
+    this.submitButton.textContent = t(row ? "campaigns.save" : "campaigns.create");
+    byId("campaign-media-remove-label").textContent = row && row.mediaName
+      ? t("campaigns.removeMedia", { name: row.mediaName }) : "";
     this.fillConnections();
   }
 
-  open() {
-    this.fillConnections();
+  /** Open empty for a new campaign, or filled with `row` to edit it. */
+  open(row = null) {
+    this.form.reset();
+    this.editing = row;
+    if (row) this.fill(row);
+    byId("campaign-recipients").hidden = Boolean(row);
+    byId("campaign-media-current").hidden = !(row && row.mediaName);
+    this.select.disabled = Boolean(row) && row.status !== "draft";  // the server's rule
+    this.translate();
     this.form.hidden = false;
+    this.form.scrollIntoView({ block: "nearest" });
     byId("campaign-name").focus();
+  }
+
+  fill(row) {
+    const set = (id, value) => { byId(id).value = value ?? ""; };
+    set("campaign-name", row.name);
+    set("campaign-message1", row.message1);
+    set("campaign-message2", row.message2);
+    set("campaign-message3", row.message3);
+    set("campaign-start", localInput(row.startAt));
+    set("campaign-delay", row.delay);
+    set("campaign-jitter", row.jitter);
+    set("campaign-window-start", row.windowStart);
+    set("campaign-window-end", row.windowEnd);
+    set("campaign-daily-cap", row.dailyCap);
+    set("campaign-opt-out", row.optOutKeyword);
+    this.fillConnections();
+    this.select.value = String(row.whatsappId);
   }
 
   close() {
     this.form.reset();
+    this.editing = null;
+    this.select.disabled = false;
     this.form.hidden = true;
+  }
+
+  /** campaign.updated / deleted for the campaign being edited: a start or a delete elsewhere
+   * closes the form (the server would refuse the save), with a word why. */
+  onChanged(row) {
+    if (!this.editing || this.form.hidden || this.editing.id !== row.id) return;
+    if (row.deleted || !(row.status === "draft" || row.status === "paused")) {
+      this.close();
+      toast(t("campaigns.editClosed", { name: row.name || "" }), "error");
+    }
   }
 
   fillConnections() {
@@ -521,7 +583,7 @@ class CampaignForm {
     if (!this.form.reportValidity()) return null;
     const number = (id) => (value(id) === "" ? undefined : Number(value(id)));
     const startAt = value("campaign-start");
-    return {
+    const body = {
       name: value("campaign-name"),
       whatsappId: Number(this.select.value),
       message1: byId("campaign-message1").value,
@@ -535,9 +597,18 @@ class CampaignForm {
       dailyCap: number("campaign-daily-cap"),
       optOutKeyword: value("campaign-opt-out") || undefined,
     };
+    if (this.editing) {  // every field goes: one emptied here is cleared on the server
+      for (const key of Object.keys(body)) if (body[key] === undefined) body[key] = null;
+      if (this.select.disabled) delete body.whatsappId;
+    }
+    return body;
   }
 
   async submit() {
+    if (this.editing) {
+      await this.save();
+      return;
+    }
     const body = this.body();
     if (!body) return;
     this.submitButton.disabled = true;
@@ -573,6 +644,37 @@ class CampaignForm {
       if (typedFailed || csvFailed) {  // the draft exists: offer the rest again, text kept
         this.page.contacts.open(this.page.rows.get(campaign.id) || campaign,
           typedFailed ? text : "");
+      }
+    } finally {
+      this.submitButton.disabled = false;
+    }
+  }
+
+  /** Edit: PUT the fields, then replace or remove the media. A refusal (409: started or
+   * deleted elsewhere, 400: a bad value) is a toast and the form keeps what was typed. */
+  async save() {
+    const body = this.body();
+    if (!body) return;
+    const { id } = this.editing;
+    this.submitButton.disabled = true;
+    try {
+      const since = this.page.events;
+      this.page.accept(await api.put(`/campaigns/${id}`, body), since);
+      const media = byId("campaign-media").files[0];
+      if (media) {
+        const form = new FormData();
+        form.append("media", media, media.name);
+        await api.request("POST", `/campaigns/${id}/media`, { form });
+      } else if (byId("campaign-media-remove").checked) {
+        await api.del(`/campaigns/${id}/media`);
+      }
+      this.close();
+      await this.page.refresh(id);
+    } catch (error) {
+      toast(errorText(error), "error");
+      if (error.status === 404) {
+        this.close();
+        this.page.forget(id);
       }
     } finally {
       this.submitButton.disabled = false;
