@@ -57,8 +57,8 @@ def _utc(moment: datetime.datetime) -> datetime.datetime:
 def window_wait(now: datetime.datetime, tz: zoneinfo.ZoneInfo, start: str | None,
                 end: str | None) -> datetime.datetime | None:
     """None when ``now`` is inside the daily window ``[start, end)`` (local time; ``start >
-    end`` crosses midnight; no window or ``start == end``: always open); else the UTC time the
-    window next opens."""
+    end`` crosses midnight; no window, or ``start == end``, which the API refuses: always open);
+    else the UTC time the window next opens."""
     if not start or not end or start == end:
         return None
     opens, closes = parse_hhmm(start), parse_hhmm(end)

@@ -354,6 +354,8 @@ def test_invalid_campaign_bodies_are_validation_errors(tenant):
                   "windowStart": "25:00", "windowEnd": "10:00"},
                  {"name": "x", "whatsappId": tenant.whatsapp_id, "message1": "a",
                   "windowStart": "08:00"},
+                 {"name": "x", "whatsappId": tenant.whatsapp_id, "message1": "a",
+                  "windowStart": "10:00", "windowEnd": "10:00"},              # ambiguous
                  {"name": "x", "whatsappId": tenant.whatsapp_id, "message1": "a", "delay": -1}]:
         response = tenant.api("POST", "/campaigns", body)
         assert (response.status_code, response.get_json()["error"]) == (400, "ERR_VALIDATION")

@@ -192,6 +192,20 @@ def test_the_form_needs_both_ends_of_the_sending_window(screen, tenant):
     assert tenant.api("GET", "/campaigns").get_json()["count"] == 0
 
 
+def test_the_form_refuses_a_window_that_ends_when_it_starts(screen, tenant):
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    screen.find("#campaign-new").click()
+    screen.find("#campaign-name").send_keys("Janela vazia")
+    screen.find("#campaign-message1").send_keys("Oi")
+    set_value(screen, "#campaign-window-start", "10:00")
+    set_value(screen, "#campaign-window-end", "10:00")
+    screen.find("#campaign-submit").click()
+    assert screen.js("return document.getElementById('campaign-window-end').validationMessage") \
+        == "The window must end at another time than it starts (no window: leave both empty)."
+    assert tenant.api("GET", "/campaigns").get_json()["count"] == 0
+
+
 def test_add_contacts_dialog_uploads_a_csv_and_shows_its_report(screen, tenant, tmp_path):
     campaign = make_campaign(tenant, ["5511977770010"], name="Reativação")
     csv_file = tmp_path / "clientes.csv"

@@ -10,7 +10,8 @@
   for ``delay`` (default 20) and ``jitter`` (default 10; each gap is ``delay + uniform(0,
   jitter)``); ``startAt`` an ISO-8601 string (no offset: UTC; a number is refused);
   ``"HH:MM"`` windows in the tenant's zone (setting ``timezone``, default
-  America/Sao_Paulo); ``dailyCap``: campaign sends per local day on the connection, over all
+  America/Sao_Paulo; ``windowEnd`` before ``windowStart`` crosses midnight, equal ends are
+  refused); ``dailyCap``: campaign sends per local day on the connection, over all
   its campaigns; ``optOutKeyword`` needs a letter or digit (replies are compared ignoring case,
   accents, spaces and punctuation). ``whatsappId``, ``delay``, ``jitter`` and ``dailyCap`` are
   JSON numbers (not strings, not booleans). ``{{name}}`` and ``{{greeting}}`` are filled per
@@ -153,6 +154,8 @@ class CampaignBody(Body):
     def whole_window(self):
         if (self.windowStart is None) != (self.windowEnd is None):
             raise ValueError("windowStart and windowEnd go together")
+        if self.windowStart is not None and self.windowStart == self.windowEnd:
+            raise ValueError("windowStart and windowEnd must differ (no window: leave both out)")
         return self
 
     def columns(self) -> dict:

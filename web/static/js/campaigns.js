@@ -574,8 +574,10 @@ class CampaignForm {
     const value = (id) => byId(id).value.trim();
     const start = value("campaign-window-start");
     const end = value("campaign-window-end");
-    byId("campaign-window-end").setCustomValidity(
-      Boolean(start) !== Boolean(end) ? t("campaigns.windowBoth") : "");
+    let windowProblem = "";
+    if (Boolean(start) !== Boolean(end)) windowProblem = t("campaigns.windowBoth");
+    else if (start && start === end) windowProblem = t("campaigns.windowEqual");
+    byId("campaign-window-end").setCustomValidity(windowProblem);
     for (const id of ["campaign-name", "campaign-message1"]) {  // the server trims: blank is empty
       const field = byId(id);
       field.setCustomValidity(field.value && !field.value.trim() ? t("campaigns.blank") : "");
