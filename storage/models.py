@@ -170,7 +170,8 @@ class Campaign(BaseModel):
     optional variants; ``start_at`` is UTC (None: as soon as started); ``delay`` and ``jitter``
     are seconds (each gap is ``delay + uniform(0, jitter)``); ``window_start``/``window_end`` are
     ``"HH:MM"`` in the tenant's time zone; ``daily_cap`` counts this connection's campaign sends
-    per local day, over all its campaigns.
+    per local day, over all its campaigns. Campaigns are the one row the API deletes, so their
+    ids are never reused (SQLite ``AUTOINCREMENT``, migration 0005).
     """
 
     tenant = pw.ForeignKeyField(Tenant, backref="campaigns", on_delete="CASCADE")

@@ -305,6 +305,17 @@ def test_create_contacts_and_delete_are_announced_to_the_dashboard(ctx, live_ser
     ws.close()
 
 
+def test_a_deleted_campaigns_id_is_never_given_to_a_new_one(ctx):
+    """A dashboard that saw campaign.deleted for an id ignores that id from then on."""
+    kept = _campaign(ctx, _numbers(1))
+    newest = _campaign(ctx, _numbers(2))
+    assert ctx.api("DELETE", f"/campaigns/{newest}").status_code == 200
+    again = _campaign(ctx, _numbers(1))
+    assert again > newest > kept
+    assert ctx.api("GET", f"/campaigns/{newest}").status_code == 404
+    assert ctx.api("GET", f"/campaigns/{again}").get_json()["counters"]["pending"] == 1
+
+
 def test_media_goes_with_every_campaign_message(ctx):
     campaign_id = _campaign(ctx, _numbers(2), message1="veja")
     uploaded = ctx.api("POST", f"/campaigns/{campaign_id}/media",
