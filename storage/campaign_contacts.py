@@ -286,8 +286,9 @@ def hand_off(campaign: Campaign, recipient_id: int, body: str, variant: int,
             _follow(recipient.message_id)
             return None
         if current is not None:  # re-arm the revoked row (or take a pending one as handed)
-            (Message.update(status="pending", body=body, ack=0, attempts=0, error=None,
-                            updated_at=stamp)
+            (Message.update(status="pending", body=body, media_type=campaign.media_type,
+                            media_path=campaign.media_path, media_name=campaign.media_name,
+                            ack=0, attempts=0, error=None, updated_at=stamp)
              .where(Message.id == recipient.message_id, Message.status == "cancelled")
              .execute())
             message_id = recipient.message_id

@@ -83,13 +83,48 @@ def update_campaign(tenant_id: int, campaign_id: int, **fields) -> Campaign:
         return campaign
 
 
-def delete_campaign(tenant_id: int, campaign_id: int) -> Campaign:
-    """Delete a campaign that is not running (pause or cancel it first). Its message rows stay."""
+def set_media(tenant_id: int, campaign_id: int, path: str | None, name: str | None,
+              media_type: str | None) -> tuple[Campaign, str | None]:
+    """Replace the attachment of a draft or paused campaign (``path`` None: remove it).
+
+    ``path`` is :func:`storage.media.save`'s ``"<tenantId>/<file>"``. Returns the campaign and
+    the previous file's path when none of the campaign's messages still carries it, for the
+    caller to delete after the commit (else None). Conflict ``ERR_CAMPAIGN_STATE`` otherwise.
+    """
+    with db.write():
+        campaign = _locked(tenant_id, campaign_id)
+        _require(campaign, EDITABLE, "edit")
+        previous = campaign.media_path
+        campaign.media_path, campaign.media_name, campaign.media_type = path, name, media_type
+        campaign.updated_at = utcnow()
+        campaign.save()
+        return campaign, (_unused_media(campaign_id, previous) if previous != path else None)
+
+
+def delete_campaign(tenant_id: int, campaign_id: int) -> str | None:
+    """Delete a campaign that is not running (pause or cancel it first). Its message rows stay.
+
+    Returns the campaign's media path when none of its messages carries it (the caller deletes
+    the file after the commit), else None.
+    """
     with db.write():
         campaign = _locked(tenant_id, campaign_id)
         _require(campaign, ("draft", "paused", "finished", "cancelled"), "delete")
+        unused = _unused_media(campaign_id, campaign.media_path)
         campaign.delete_instance()
-        return campaign
+        return unused
+
+
+def _unused_media(campaign_id: int, path: str | None) -> str | None:
+    """``path`` when no message of the campaign that can still be shown or sent carries it. A
+    revoked (``cancelled``) row does not count: resume re-arms it with the current media."""
+    if not path:
+        return None
+    used = (Message.select(Message.id)
+            .join(CampaignContact, on=(CampaignContact.message == Message.id))
+            .where(CampaignContact.campaign == campaign_id, Message.media_path == path,
+                   Message.status != "cancelled").exists())
+    return None if used else path
 
 
 def _locked(tenant_id: int, campaign_id: int) -> Campaign:

@@ -5,10 +5,13 @@ users of that tenant.
 """
 from __future__ import annotations
 
+import logging
 import mimetypes
 import os
 import re
 import uuid
+
+log = logging.getLogger(__name__)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -52,3 +55,18 @@ def resolve(public_dir: str, tenant_id: int, filename: str) -> str | None:
     if not path.startswith(folder + os.sep) or not os.path.isfile(path):
         return None
     return path
+
+
+def discard(public_dir: str, stored: str | None) -> None:
+    """Delete a file :func:`save` wrote (``"<tenantId>/<file>"``); a missing one, or None, is
+    nothing to do. Only files of ``public_dir``'s tenant folders can go; a failure is logged."""
+    if not stored or "/" not in stored:
+        return
+    tenant, _, filename = stored.partition("/")
+    path = resolve(public_dir, int(tenant), filename) if tenant.isdigit() else None
+    if path is None:
+        return
+    try:
+        os.remove(path)
+    except OSError as exc:
+        log.warning("media %s not deleted: %s", stored, exc)

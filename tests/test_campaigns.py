@@ -6,6 +6,7 @@ queue, the sender, the simulated WhatsApp, the database.
 """
 import datetime
 import io
+import os
 import zoneinfo
 
 import pytest
@@ -327,6 +328,41 @@ def test_media_goes_with_every_campaign_message(ctx):
     assert [(s["body"], s["media"]["size"]) for s in sent] == [("veja", 14)] * 2
 
 
+def _attach(ctx, campaign_id: int, name: str, data: bytes = b"%PDF-1.4 promo") -> str:
+    """Upload ``name`` as the campaign's media; returns the file's absolute path."""
+    uploaded = ctx.api("POST", f"/campaigns/{campaign_id}/media",
+                       data={"media": (io.BytesIO(data), name)},
+                       content_type="multipart/form-data")
+    assert uploaded.status_code == 200, uploaded.get_json()
+    stored = uploaded.get_json()["mediaUrl"].removeprefix("/public/")
+    return os.path.join(ctx.runtime.settings.public_dir, stored)
+
+
+def test_a_replaced_removed_or_deleted_attachment_leaves_no_file_behind(ctx):
+    campaign_id = _campaign(ctx, _numbers(1))
+    first = _attach(ctx, campaign_id, "a.pdf")
+    second = _attach(ctx, campaign_id, "b.pdf")
+    assert (os.path.exists(first), os.path.exists(second)) == (False, True)
+    assert ctx.api("DELETE", f"/campaigns/{campaign_id}/media").status_code == 200
+    assert not os.path.exists(second)
+    third = _attach(ctx, campaign_id, "c.pdf")
+    assert ctx.api("DELETE", f"/campaigns/{campaign_id}").status_code == 200
+    assert not os.path.exists(third)
+
+
+def test_the_attachment_of_a_sent_message_outlives_its_campaign(ctx):
+    campaign_id = _campaign(ctx, _numbers(1))
+    path = _attach(ctx, campaign_id, "promo.pdf")
+    _act(ctx, campaign_id, "start")
+    wait_for(lambda: len(ctx.sent()) == 1)
+    wait_for(lambda: _counters(ctx, campaign_id)["queued"] == 0)  # its outcome is recorded
+    assert ctx.api("DELETE", f"/campaigns/{campaign_id}").status_code == 200
+    assert os.path.exists(path)
+    with db.unit_of_work():
+        shown = Message.get().media_path
+    assert ctx.api("GET", f"/public/{shown}").status_code == 200
+
+
 # --- pause, resume, cancel, restart ----------------------------------------------------------
 
 def test_pause_stops_new_sends_at_once_and_resume_goes_on(ctx, clock):
@@ -362,6 +398,24 @@ def test_pause_revokes_a_queued_send_and_resume_sends_that_row_once(clock, make_
     assert _wait_sent(ctx, 1) == numbers
     with db.unit_of_work():
         assert Message.select().count() == 1
+
+
+def test_a_revoked_send_goes_out_with_the_attachment_chosen_while_paused(clock, make_tenant,
+                                                                         runtime):
+    ctx = make_tenant(start=False)  # not connected: the first send waits in the queue
+    campaign_id = _campaign(ctx, _numbers(1), message1="veja")
+    old = _attach(ctx, campaign_id, "old.pdf", b"%PDF-1.4 old")
+    _act(ctx, campaign_id, "start")
+    wait_for(lambda: _counters(ctx, campaign_id)["queued"] == 1)
+    _act(ctx, campaign_id, "pause")
+    _attach(ctx, campaign_id, "new.pdf", b"%PDF-1.4 the new one")
+    assert not os.path.exists(old)  # only the revoked row carried it
+    ctx.api("POST", f"/whatsappsession/{ctx.whatsapp_id}")
+    wait_for(lambda: ctx.api("GET", f"/whatsapp/{ctx.whatsapp_id}")
+             .get_json()["status"] == "CONNECTED")
+    _act(ctx, campaign_id, "resume")
+    sent = wait_for(lambda: ctx.sent())
+    assert [(s["body"], s["media"]["size"]) for s in sent] == [("veja", 20)]
 
 
 def test_cancel_removes_every_unsent_send(clock, make_tenant, runtime):

@@ -249,9 +249,10 @@ def update(campaign_id: int):
 @bp.delete("/<int:campaign_id>")
 @login_required(admin=True)
 def delete(campaign_id: int):
-    """Delete a campaign that is not running (its sent messages stay)."""
+    """Delete a campaign that is not running (its sent messages stay, with their media)."""
     with db.unit_of_work():
-        campaigns.delete_campaign(caller().tenant_id, campaign_id)
+        unused = campaigns.delete_campaign(caller().tenant_id, campaign_id)
+    media.discard(runtime().settings.public_dir, unused)
     _announce("campaign.deleted", {"id": campaign_id})
     return jsonify({"id": campaign_id, "deleted": True})
 
@@ -270,12 +271,16 @@ def set_media(campaign_id: int):
     data = upload.read()
     if not data:
         raise ApiError(400, "ERR_EMPTY_FILE", "the file is empty")
-    path = media.save(runtime().settings.public_dir, campaign.tenant_id, data, name,
-                      upload.mimetype)
-    with db.unit_of_work():
-        campaign = campaigns.update_campaign(
-            caller().tenant_id, campaign_id, media_path=path, media_name=name,
-            media_type=media.media_type_of(upload.mimetype))
+    public_dir = runtime().settings.public_dir
+    path = media.save(public_dir, campaign.tenant_id, data, name, upload.mimetype)
+    try:
+        with db.unit_of_work():
+            campaign, unused = campaigns.set_media(caller().tenant_id, campaign_id, path, name,
+                                                   media.media_type_of(upload.mimetype))
+    except Exception:  # started or deleted meanwhile: the new file has no owner
+        media.discard(public_dir, path)
+        raise
+    media.discard(public_dir, unused)
     return jsonify(_announce("campaign.updated", _json(campaign)))
 
 
@@ -294,10 +299,10 @@ def _media_name(filename: str | None) -> str:
 @bp.delete("/<int:campaign_id>/media")
 @login_required(admin=True)
 def drop_media(campaign_id: int):
-    """Remove the campaign's attachment."""
+    """Remove the campaign's attachment (the file too, unless a sent message shows it)."""
     with db.unit_of_work():
-        campaign = campaigns.update_campaign(caller().tenant_id, campaign_id, media_path=None,
-                                             media_name=None, media_type=None)
+        campaign, unused = campaigns.set_media(caller().tenant_id, campaign_id, None, None, None)
+    media.discard(runtime().settings.public_dir, unused)
     return jsonify(_announce("campaign.updated", _json(campaign)))
 
 
