@@ -2,8 +2,11 @@
 never a 500, a traceback or a silent gap."""
 import datetime
 import json
+import socket
+from unittest import mock
 
 import jwt
+import pytest
 import websocket
 
 from helpers import WsClient, wait_for
@@ -150,3 +153,28 @@ def test_campaign_csv_that_is_not_text_is_a_400_or_rejected_rows(tenant):
         assert response.get_json()["error"] == "ERR_INVALID_CSV"
     else:
         assert response.get_json()["added"] == 0
+
+
+def _raw(live_server: str, request: bytes) -> tuple[int, dict]:
+    """Send ``request`` bytes as they are; the status and the JSON body of the answer."""
+    host, port = live_server.split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(request)
+        answer = b""
+        try:
+            while chunk := conn.recv(65536):
+                answer += chunk
+        except ConnectionResetError:  # the server closes with request bytes left unread
+            pass
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"content-type: application/json" in head.lower(), head
+    return int(head.split()[1]), json.loads(body)
+
+
+@pytest.mark.parametrize("request_bytes, status, code", [
+    (b"GARBAGE\r\n\r\n", 400, "ERR_BAD_REQUEST"),
+    (b"GET /health HTTP/7.0\r\nHost: x\r\n\r\n", 400, "ERR_BAD_REQUEST"),
+    (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "ERR_REQUEST_TOO_LONG")])
+def test_a_request_the_server_cannot_parse_gets_a_json_error(live_server, request_bytes, status,
+                                                              code):
+    assert _raw(live_server, request_bytes) == (status, {"error": code, "message": mock.ANY})
