@@ -71,11 +71,18 @@ def create_campaign(tenant_id: int, **fields) -> Campaign:
         return Campaign.create(tenant=tenant_id, status="draft", **fields)
 
 
-def update_campaign(tenant_id: int, campaign_id: int, **fields) -> Campaign:
-    """Change a draft or paused campaign (Conflict ``ERR_CAMPAIGN_STATE`` otherwise)."""
+def update_campaign(tenant_id: int, campaign_id: int, expected_version: str | None = None,
+                    **fields) -> Campaign:
+    """Change a draft or paused campaign (Conflict ``ERR_CAMPAIGN_STATE`` otherwise).
+
+    ``expected_version``: the ``updatedAt`` string the editor read; when given and the row has
+    changed since, Conflict ``ERR_CAMPAIGN_CHANGED`` and nothing is written.
+    """
     with db.write():
         campaign = _locked(tenant_id, campaign_id)
         _require(campaign, EDITABLE, "edit")
+        if expected_version is not None and expected_version != iso(campaign.updated_at):
+            raise Conflict("the campaign was changed since it was read", "ERR_CAMPAIGN_CHANGED")
         for name, value in fields.items():
             setattr(campaign, name, value)
         campaign.updated_at = utcnow()

@@ -361,6 +361,22 @@ def test_invalid_campaign_bodies_are_validation_errors(tenant):
         assert (response.status_code, response.get_json()["error"]) == (400, "ERR_VALIDATION")
 
 
+def test_an_edit_made_from_an_outdated_read_is_refused_and_changes_nothing(tenant):
+    campaign_id = _draft(tenant)
+    read = tenant.api("GET", f"/campaigns/{campaign_id}").get_json()
+    other = tenant.api("PUT", f"/campaigns/{campaign_id}",
+                       {"dailyCap": 9, "updatedAt": read["updatedAt"]})
+    assert other.status_code == 200, other.get_json()
+    stale = tenant.api("PUT", f"/campaigns/{campaign_id}",
+                       {"name": "mine", "dailyCap": None, "updatedAt": read["updatedAt"]})
+    assert (stale.status_code, stale.get_json()["error"]) == (409, "ERR_CAMPAIGN_CHANGED")
+    now = tenant.api("GET", f"/campaigns/{campaign_id}").get_json()
+    assert (now["name"], now["dailyCap"]) == (read["name"], 9)
+    fresh = tenant.api("PUT", f"/campaigns/{campaign_id}",
+                       {"name": "mine", "updatedAt": now["updatedAt"]})
+    assert fresh.get_json()["name"] == "mine"
+
+
 @pytest.mark.parametrize("field, value", [("whatsappId", True), ("dailyCap", True),
                                           ("delay", True), ("jitter", False),
                                           ("delay", "20"), ("whatsappId", "1"),

@@ -77,6 +77,11 @@ def click_action(screen: Screen, campaign_id: int, action: str) -> None:
     screen.find(selector).click()
 
 
+def open_edit(screen: Screen, campaign_id: int) -> None:
+    click_action(screen, campaign_id, "edit")
+    screen.wait(lambda: screen.shown("#campaign-form"), message="the edit form")
+
+
 def answer_confirm(screen: Screen, accept: bool) -> str:
     alert = WebDriverWait(screen.driver, 5).until(expected_conditions.alert_is_present())
     text = alert.text
@@ -370,15 +375,14 @@ FIELDS = """return Object.fromEntries(['name', 'message1', 'message2', 'delay', 
 def test_edit_fills_the_form_and_saves_changed_and_cleared_fields(screen, tenant):
     campaign = make_campaign(tenant, ["5511977770100"], name="Rascunho", message2="Variante",
                              delay=7, jitter=3, windowStart="09:00", windowEnd="18:00",
-                             dailyCap=50, optOutKeyword="SAIR", startAt="2030-01-07T12:00:00Z")
+                             dailyCap=50, optOutKeyword="SAIR", startAt="2030-01-07T12:00:45Z")
     screen.login(tenant.email)
     open_campaigns(screen)
-    click_action(screen, campaign["id"], "edit")
-    screen.wait(lambda: screen.shown("#campaign-form"), message="the form")
+    open_edit(screen, campaign["id"])
     assert screen.text("#campaign-form-title") == "Edit campaign “Rascunho”"
     assert screen.text("#campaign-submit") == "Save changes"
     assert not screen.shown("#campaign-recipients")  # contacts go through their own dialog
-    local_start = screen.js("const d = new Date('2030-01-07T12:00:00Z'); const p = n =>"
+    local_start = screen.js("const d = new Date('2030-01-07T12:00:45Z'); const p = n =>"
                             " String(n).padStart(2, '0'); return `${d.getFullYear()}-"
                             "${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:"
                             "${p(d.getMinutes())}`")
@@ -399,7 +403,7 @@ def test_edit_fills_the_form_and_saves_changed_and_cleared_fields(screen, tenant
         "name": "Rascunho revisto", "message1": "Oi {{name}}!", "message2": None,
         "dailyCap": None, "delay": 7.0, "jitter": 3.0, "windowStart": "09:00",
         "windowEnd": "18:00", "optOutKeyword": "SAIR", "status": "draft"}
-    assert utc(stored["startAt"]) == utc("2030-01-07T12:00:00Z")
+    assert utc(stored["startAt"]) == utc("2030-01-07T12:00:45Z")  # untouched: seconds kept
     assert stored["counters"]["pending"] == 1
 
 
@@ -410,8 +414,7 @@ def test_a_paused_campaign_is_edited_on_its_own_connection(screen, tenant):
     tenant.api("POST", f"/campaigns/{campaign['id']}/pause")
     screen.login(tenant.email)
     open_campaigns(screen)
-    click_action(screen, campaign["id"], "edit")
-    screen.wait(lambda: screen.shown("#campaign-form"), message="the form")
+    open_edit(screen, campaign["id"])
     assert screen.js("return document.getElementById('campaign-whatsapp').disabled")
     set_value(screen, "#campaign-message1", "Texto novo")
     screen.find("#campaign-submit").click()
@@ -446,13 +449,97 @@ def test_the_edit_closes_when_the_campaign_is_started_on_another_screen(screen, 
                              startAt="2030-01-07T12:00:00")
     screen.login(tenant.email)
     open_campaigns(screen)
-    click_action(screen, campaign["id"], "edit")
-    screen.wait(lambda: screen.shown("#campaign-form"), message="the form")
+    open_edit(screen, campaign["id"])
     assert tenant.api("POST", f"/campaigns/{campaign['id']}/start").status_code == 200
     screen.wait(lambda: not screen.shown("#campaign-form"), message="the form closed")
     assert screen.text("#toasts .toast.error") == ("The campaign “Disputada” was started or "
                                                    "deleted on another screen: the edit was "
                                                    "closed.")
+
+
+def test_an_edit_changed_on_another_screen_offers_the_new_values_instead_of_overwriting(
+        screen, tenant):
+    campaign = make_campaign(tenant, name="Disputada")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    open_edit(screen, campaign["id"])
+    set_value(screen, "#campaign-name", "Minha versão")
+    changed = tenant.api("PUT", f"/campaigns/{campaign['id']}", {"dailyCap": 9})
+    assert changed.status_code == 200
+    screen.wait(lambda: screen.shown("#campaign-form-stale"), message="the stale notice")
+    screen.find("#campaign-submit").click()
+    screen.wait(lambda: screen.text("#toasts .toast.error") == (
+        "The campaign was changed on another screen: load the new values, then save again."),
+        message="the refusal")
+    assert tenant.api("GET", f"/campaigns/{campaign['id']}").get_json()["name"] == "Disputada"
+    screen.find("#campaign-form-reload").click()
+    assert screen.js(FIELDS)["daily-cap"] == "9"
+    set_value(screen, "#campaign-name", "Minha versão")
+    screen.find("#campaign-submit").click()
+    wait_card(screen, campaign["id"], lambda c: c["name"] == "Minha versão", "the saved name")
+    stored = tenant.api("GET", f"/campaigns/{campaign['id']}").get_json()
+    assert (stored["name"], stored["dailyCap"]) == ("Minha versão", 9)
+
+
+def test_editing_a_draft_on_a_connection_added_after_the_page_loaded_keeps_it(screen, tenant):
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    added = tenant.api("POST", "/whatsapp", {"name": "Nova"}).get_json()
+    campaign = make_campaign(tenant, name="Na nova", whatsappId=added["id"])
+    wait_card(screen, campaign["id"], lambda c: True, "the new draft")
+    open_edit(screen, campaign["id"])
+    set_value(screen, "#campaign-name", "Na nova, renomeada")
+    screen.find("#campaign-submit").click()
+    screen.wait(lambda: not screen.shown("#campaign-form"), message="the form closed")
+    stored = tenant.api("GET", f"/campaigns/{campaign['id']}").get_json()
+    assert (stored["name"], stored["whatsappId"]) == ("Na nova, renomeada", added["id"])
+
+
+def test_a_new_campaign_starts_on_the_default_connection(screen, tenant):
+    default = tenant.api("POST", "/whatsapp", {"name": "Principal", "isDefault": True})
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    screen.find("#campaign-new").click()
+    screen.wait(lambda: screen.shown("#campaign-form"), message="the form")
+    assert screen.js("return document.getElementById('campaign-whatsapp').value") == \
+        str(default.get_json()["id"])
+
+
+def test_no_other_form_opens_while_a_slow_save_is_in_flight(screen, tenant):
+    saved = make_campaign(tenant, name="Salvando")
+    other = make_campaign(tenant, name="Outra")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    open_edit(screen, saved["id"])
+    set_value(screen, "#campaign-name", "Salva devagar")
+    screen.driver.execute_cdp_cmd("Network.enable", {})
+    screen.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 1500, "downloadThroughput": -1, "uploadThroughput": -1})
+    try:
+        screen.find("#campaign-submit").click()
+        click_action_now = (f'[data-testid=campaign][data-id="{other["id"]}"] '
+                            'button[data-action="edit"]')
+        screen.find(click_action_now).click()
+        assert screen.text("#toasts .toast.error") == "Wait for the campaign being saved."
+        assert screen.text("#campaign-form-title") == "Edit campaign “Salvando”"
+        screen.wait(lambda: not screen.shown("#campaign-form"), 10, "the save finished")
+    finally:
+        screen.driver.execute_cdp_cmd("Network.emulateNetworkConditions", {
+            "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    assert tenant.api("GET", f"/campaigns/{saved['id']}").get_json()["name"] == "Salva devagar"
+    assert tenant.api("GET", f"/campaigns/{other['id']}").get_json()["name"] == "Outra"
+
+
+def test_starting_the_campaign_being_edited_from_its_own_card_closes_the_form_quietly(
+        screen, tenant):
+    campaign = make_campaign(tenant, ["5511977770130"], startAt="2030-01-07T12:00:00")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    open_edit(screen, campaign["id"])
+    click_action(screen, campaign["id"], "start")
+    wait_card(screen, campaign["id"], lambda c: c["status"] == "running", "running")
+    assert not screen.shown("#campaign-form")
+    assert screen.js("return document.querySelectorAll('#toasts .toast').length") == 0
 
 
 # --- escaping, permissions, language -----------------------------------------------------------

@@ -25,7 +25,8 @@ def test_the_campaign_rebuild_keeps_rows_indexes_and_cascades(tmp_path):
         CampaignContact.create(campaign=newest, contact=contact, name="Ana")
         indexes_before = sorted(i.name for i in database.get_indexes("campaign"))
 
-        assert runner.up() == ["0005_campaign_ids_not_reused"]
+        assert runner.up(target="0005_campaign_ids_not_reused") == \
+            ["0005_campaign_ids_not_reused"]
 
         kept = Campaign.get_by_id(newest.id)
         assert (kept.name, kept.waiting_for, kept.next_send_at) == \
@@ -37,4 +38,23 @@ def test_the_campaign_rebuild_keeps_rows_indexes_and_cascades(tmp_path):
         again = Campaign.create(tenant=tenant, whatsapp=whatsapp, name="c", message1="z")
         assert again.id > newest.id > first.id
         assert database.execute_sql("PRAGMA foreign_key_check").fetchall() == []
+    database.close()
+
+
+def test_a_window_whose_ends_are_equal_becomes_no_window(tmp_path):
+    database = SqliteDatabase(str(tmp_path / "old.db"), pragmas={"foreign_keys": 1})
+    runner = Runner(database, directory=MIGRATIONS_DIR)
+    runner.up(target="0005_campaign_ids_not_reused")
+    with database.bind_ctx([Tenant, Whatsapp, Campaign]):
+        tenant = Tenant.create(name="Loja")
+        whatsapp = Whatsapp.create(tenant=tenant, name="Number 1")
+        empty = Campaign.create(tenant=tenant, whatsapp=whatsapp, name="a", message1="x",
+                                window_start="10:00", window_end="10:00")
+        real = Campaign.create(tenant=tenant, whatsapp=whatsapp, name="b", message1="y",
+                               window_start="22:00", window_end="06:00")
+
+        assert runner.up() == ["0006_no_empty_windows"]
+
+        windows = {c.id: (c.window_start, c.window_end) for c in Campaign.select()}
+        assert windows == {empty.id: (None, None), real.id: ("22:00", "06:00")}
     database.close()

@@ -15,7 +15,8 @@
   its campaigns; ``optOutKeyword`` needs a letter or digit (replies are compared ignoring case,
   accents, spaces and punctuation). ``whatsappId``, ``delay``, ``jitter`` and ``dailyCap`` are
   JSON numbers (not strings, not booleans). ``{{name}}`` and ``{{greeting}}`` are filled per
-  recipient. ``PUT /campaigns/<id>`` (same fields, any subset) and ``DELETE`` only while not
+  recipient. ``PUT /campaigns/<id>`` (same fields, any subset, plus ``updatedAt`` as read: a
+  campaign changed since is 409 ``ERR_CAMPAIGN_CHANGED``) and ``DELETE`` only while not
   running (409 ``ERR_CAMPAIGN_STATE``); the connection can change only in a draft. A body that
   is not a JSON object (or nests too deep) is 400 ``ERR_INVALID_JSON``.
 - ``POST /campaigns/<id>/media`` multipart file ``media`` (sent with every message, the text as
@@ -162,6 +163,14 @@ class CampaignBody(Body):
         return {column: getattr(self, key) for key, column in COLUMNS.items()}
 
 
+class CampaignEdit(CampaignBody):
+    """``PUT``: any subset of the fields, and ``updatedAt`` — the campaign's ``updatedAt`` as the
+    editor read it. When given, a campaign changed since then is 409 ``ERR_CAMPAIGN_CHANGED``
+    (nobody's edit is overwritten unseen)."""
+
+    updatedAt: str | None = None
+
+
 class Recipient(Body):
     number: str | int | None = None
     name: str | None = pydantic.Field(default=None, max_length=MAX_NAME)
@@ -229,20 +238,21 @@ def show(campaign_id: int):
 
 
 @bp.put("/<int:campaign_id>")
-@accepts(CampaignBody)
+@accepts(CampaignEdit)
 @login_required(admin=True)
 def update(campaign_id: int):
     """Edit a draft or paused campaign: any subset of the create fields, validated together
-    with the current ones."""
+    with the current ones (see :class:`CampaignEdit` for ``updatedAt``)."""
     current = _json(_campaign(campaign_id))
     given = json_object()
-    body = CampaignBody.model_validate({**{k: current[k] for k in COLUMNS}, **given})
+    body = CampaignEdit.model_validate({**{k: current[k] for k in COLUMNS}, **given})
     if body.whatsappId != current["whatsappId"]:
         if current["status"] != "draft":
             raise ApiError(409, "ERR_CAMPAIGN_STATE", "only a draft can change its connection")
         _check_connection(body.whatsappId)
     with db.unit_of_work():
-        campaign = campaigns.update_campaign(caller().tenant_id, campaign_id, **body.columns())
+        campaign = campaigns.update_campaign(caller().tenant_id, campaign_id,
+                                             expected_version=body.updatedAt, **body.columns())
     return jsonify(_announce("campaign.updated", _json(campaign)))
 
 

@@ -107,6 +107,12 @@ async function addContacts(id, text, file) {
   return reports;
 }
 
+async function uploadMedia(id, file) {
+  const form = new FormData();
+  form.append("media", file, file.name);
+  return api.request("POST", `/campaigns/${id}/media`, { form });
+}
+
 /** The report of one or more uploads: a summary line each and a table of the rejected rows. */
 function reportView(reports) {
   return reports.map(({ source, report }) => {
@@ -450,6 +456,7 @@ export class CampaignsPage {
         && !window.confirm(t(`campaigns.confirm.${action}`, { name: row.name }))) {
       return;
     }
+    this.form.closeIfEditing(id);  // started or deleted from this screen: no edit to keep
     const since = this.events;
     this.busy.add(id);
     this.paint(id);
@@ -473,18 +480,24 @@ export class CampaignsPage {
 }
 
 /** The campaign form. New: creates a draft, then its media and contacts. Edit (a draft or a
- * paused campaign): PUT of every field — a field emptied here is cleared — then the media
- * change; contacts are added with the "Add contacts" dialog instead. */
+ * paused campaign): PUT of every field — a field emptied here is cleared — with the
+ * `updatedAt` it was filled from (the server refuses the save if the campaign changed since),
+ * then the media change; contacts are added with the "Add contacts" dialog instead.
+ * While a save is in flight the form is busy: it cannot be closed or opened for another
+ * campaign, and what the save sends was read from the form before its first request. */
 class CampaignForm {
   constructor(page) {
     this.page = page;
-    this.editing = null;  // the campaign JSON being edited, or null for a new one
+    this.editing = null;  // the campaign JSON the form was filled from, or null for a new one
+    this.busy = false;    // a create or a save is in flight
     this.form = byId("campaign-form");
     this.select = byId("campaign-whatsapp");
     this.submitButton = byId("campaign-submit");
     this.report = byId("campaign-report");
+    this.stale = byId("campaign-form-stale");
     byId("campaign-new").addEventListener("click", () => this.open());
     byId("campaign-form-cancel").addEventListener("click", () => this.close());
+    byId("campaign-form-reload").addEventListener("click", () => this.reloadValues());
     byId("campaign-report-close").addEventListener("click", () => { this.report.hidden = true; });
     this.form.addEventListener("submit", (event) => {
       event.preventDefault();
@@ -511,16 +524,23 @@ class CampaignForm {
 
   /** Open empty for a new campaign, or filled with `row` to edit it. */
   open(row = null) {
+    if (this.busy) {
+      toast(t("campaigns.waitForSave"), "error");
+      return;
+    }
     this.form.reset();
     this.editing = row;
+    this.stale.hidden = true;
+    this.select.disabled = false;
+    byId("campaign-media-current").hidden = true;
     if (row) this.fill(row);
+    else this.fillConnections(null);  // the default connection
     byId("campaign-recipients").hidden = Boolean(row);
-    byId("campaign-media-current").hidden = !(row && row.mediaName);
-    this.select.disabled = Boolean(row) && row.status !== "draft";  // the server's rule
     this.translate();
     this.form.hidden = false;
     this.form.scrollIntoView({ block: "nearest" });
     byId("campaign-name").focus();
+    if (row && !this.page.connections.has(row.whatsappId)) this.page.reload();  // added since
   }
 
   fill(row) {
@@ -536,36 +556,68 @@ class CampaignForm {
     set("campaign-window-end", row.windowEnd);
     set("campaign-daily-cap", row.dailyCap);
     set("campaign-opt-out", row.optOutKeyword);
-    this.fillConnections();
-    this.select.value = String(row.whatsappId);
+    byId("campaign-media").value = "";
+    byId("campaign-media-remove").checked = false;
+    byId("campaign-media-current").hidden = !row.mediaName;
+    this.fillConnections(row.whatsappId);
+    this.select.disabled = row.status !== "draft";  // the server's rule
   }
 
   close() {
+    if (this.busy) return;
     this.form.reset();
     this.editing = null;
     this.select.disabled = false;
+    this.stale.hidden = true;
+    byId("campaign-media-current").hidden = true;
     this.form.hidden = true;
   }
 
+  /** Quietly, before this screen starts or deletes the campaign being edited. */
+  closeIfEditing(id) {
+    if (this.editing && this.editing.id === id) this.close();
+  }
+
   /** campaign.updated / deleted for the campaign being edited: a start or a delete elsewhere
-   * closes the form (the server would refuse the save), with a word why. */
+   * closes the form (the server would refuse the save), with a word why; any other change
+   * made elsewhere offers to load the new values (saving now would be refused). */
   onChanged(row) {
-    if (!this.editing || this.form.hidden || this.editing.id !== row.id) return;
+    if (!this.editing || this.form.hidden || this.editing.id !== row.id || this.busy) return;
     if (row.deleted || !(row.status === "draft" || row.status === "paused")) {
       this.close();
       toast(t("campaigns.editClosed", { name: row.name || "" }), "error");
+    } else if (row.updatedAt && row.updatedAt !== this.editing.updatedAt) {
+      this.stale.hidden = false;
     }
   }
 
-  fillConnections() {
+  /** "Load the new values": the form shows the campaign as it is now (typing is replaced). */
+  reloadValues() {
+    const row = this.editing && this.page.rows.get(this.editing.id);
+    if (!row) return;
+    this.editing = row;
+    this.fill(row);
+    this.stale.hidden = true;
+    this.translate();
+  }
+
+  /** Select `preferred` (a connection id; null: the default one; undefined: keep the current
+   * choice). A campaign's connection missing from the list is kept as an option of its own,
+   * so a save never moves the campaign to another connection by itself. */
+  fillConnections(preferred) {
     const rows = [...this.page.connections.values()].sort((a, b) => a.id - b.id);
-    const chosen = this.select.value;
-    this.select.replaceChildren(...rows.map((row) => {
+    const wanted = preferred === undefined ? this.select.value : String(preferred ?? "");
+    const options = rows.map((row) => {
       const status = has(`session.${row.status}`) ? t(`session.${row.status}`) : row.status;
       return h("option", { value: String(row.id), text: `${row.name} (${status})` });
-    }));
+    });
+    const own = this.editing && this.editing.whatsappId;
+    if (own && !this.page.connections.has(own)) {
+      options.push(h("option", { value: String(own), text: this.page.connectionName(own) }));
+    }
+    this.select.replaceChildren(...options);
     const fallback = rows.find((row) => row.isDefault) || rows[0];
-    if (rows.some((row) => String(row.id) === chosen)) this.select.value = chosen;
+    if (options.some((option) => option.value === wanted)) this.select.value = wanted;
     else if (fallback) this.select.value = String(fallback.id);
   }
 
@@ -599,21 +651,40 @@ class CampaignForm {
       dailyCap: number("campaign-daily-cap"),
       optOutKeyword: value("campaign-opt-out") || undefined,
     };
-    if (this.editing) {  // every field goes: one emptied here is cleared on the server
+    const row = this.editing;
+    if (row) {  // every field goes: one emptied here is cleared on the server
       for (const key of Object.keys(body)) if (body[key] === undefined) body[key] = null;
       if (this.select.disabled) delete body.whatsappId;
+      // an untouched start keeps its seconds (and its hour in a DST overlap)
+      if (startAt && startAt === localInput(row.startAt)) body.startAt = row.startAt;
+      body.updatedAt = row.updatedAt;
     }
     return body;
   }
 
+  /** The attachment change the form asks for, read before any request goes. */
+  mediaChange() {
+    return { file: byId("campaign-media").files[0] || null,
+      remove: byId("campaign-media-remove").checked };
+  }
+
   async submit() {
-    if (this.editing) {
-      await this.save();
-      return;
-    }
+    if (this.busy) return;
     const body = this.body();
     if (!body) return;
+    this.busy = true;
     this.submitButton.disabled = true;
+    try {
+      if (this.editing) await this.save(body, this.mediaChange());
+      else await this.create(body, this.mediaChange().file, byId("campaign-numbers").value,
+        byId("campaign-csv").files[0] || null);
+    } finally {
+      this.busy = false;
+      this.submitButton.disabled = false;
+    }
+  }
+
+  async create(body, media, text, file) {
     let campaign;
     try {
       const since = this.page.events;
@@ -621,65 +692,52 @@ class CampaignForm {
       this.page.added(campaign, since);
     } catch (error) {
       toast(errorText(error), "error");  // nothing was created: the form keeps its values
-      this.submitButton.disabled = false;
       return;
     }
-    try {
-      const media = byId("campaign-media").files[0];
-      if (media) {
-        const form = new FormData();
-        form.append("media", media, media.name);
-        try {
-          await api.request("POST", `/campaigns/${campaign.id}/media`, { form });
-        } catch (error) {
-          toast(errorText(error), "error");
-        }
+    if (media) {
+      try {
+        await uploadMedia(campaign.id, media);
+      } catch (error) {
+        toast(errorText(error), "error");
       }
-      const text = byId("campaign-numbers").value;
-      const file = byId("campaign-csv").files[0];
-      const reports = await addContacts(campaign.id, text, file);
-      this.close();
-      this.showReport(campaign, reports);
-      await this.page.refresh(campaign.id);
-      const typedFailed = text.trim() && !reports.some((part) => part.kind === "typed");
-      const csvFailed = file && !reports.some((part) => part.kind === "csv");
-      if (typedFailed || csvFailed) {  // the draft exists: offer the rest again, text kept
-        this.page.contacts.open(this.page.rows.get(campaign.id) || campaign,
-          typedFailed ? text : "");
-      }
-    } finally {
-      this.submitButton.disabled = false;
+    }
+    const reports = await addContacts(campaign.id, text, file);
+    this.busy = false;
+    this.close();
+    this.showReport(campaign, reports);
+    await this.page.refresh(campaign.id);
+    const typedFailed = text.trim() && !reports.some((part) => part.kind === "typed");
+    const csvFailed = file && !reports.some((part) => part.kind === "csv");
+    if (typedFailed || csvFailed) {  // the draft exists: offer the rest again, text kept
+      this.page.contacts.open(this.page.rows.get(campaign.id) || campaign,
+        typedFailed ? text : "");
     }
   }
 
-  /** Edit: PUT the fields, then replace or remove the media. A refusal (409: started or
-   * deleted elsewhere, 400: a bad value) is a toast and the form keeps what was typed. */
-  async save() {
-    const body = this.body();
-    if (!body) return;
+  /** Edit: PUT the fields, then replace or remove the media. A refusal (409: changed, started
+   * or deleted elsewhere; 400: a bad value) is a toast and the form keeps what was typed; once
+   * the fields are saved, the form shows the saved campaign (a failed upload can be retried). */
+  async save(body, media) {
     const { id } = this.editing;
-    this.submitButton.disabled = true;
     try {
       const since = this.page.events;
-      this.page.accept(await api.put(`/campaigns/${id}`, body), since);
-      const media = byId("campaign-media").files[0];
-      if (media) {
-        const form = new FormData();
-        form.append("media", media, media.name);
-        await api.request("POST", `/campaigns/${id}/media`, { form });
-      } else if (byId("campaign-media-remove").checked) {
-        await api.del(`/campaigns/${id}/media`);
-      }
+      const saved = await api.put(`/campaigns/${id}`, body);
+      this.page.accept(saved, since);
+      this.editing = saved;
+      this.translate();
+      if (media.file) await uploadMedia(id, media.file);
+      else if (media.remove && saved.mediaName) await api.del(`/campaigns/${id}/media`);
+      this.busy = false;
       this.close();
       await this.page.refresh(id);
     } catch (error) {
       toast(errorText(error), "error");
+      if (error.code === "ERR_CAMPAIGN_CHANGED") this.stale.hidden = false;
       if (error.status === 404) {
+        this.busy = false;
         this.close();
         this.page.forget(id);
       }
-    } finally {
-      this.submitButton.disabled = false;
     }
   }
 
