@@ -365,6 +365,18 @@ def test_starting_a_campaign_without_contacts_shows_why_in_a_toast(screen, tenan
     assert card(screen, campaign["id"])["status"] == "draft"
 
 
+def test_a_toast_never_takes_a_click_meant_for_what_is_under_it(screen, tenant):
+    campaign = make_campaign(tenant, name="Vazia")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    click_action(screen, campaign["id"], "start")  # refused: no contacts → an error toast
+    screen.wait(lambda: screen.shown("#toasts .toast.error"), message="the toast")
+    under = screen.js("const r = document.querySelector('#toasts .toast').getBoundingClientRect();"
+                      "const e = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);"
+                      "return e ? !!e.closest('#toasts') : null")
+    assert under is False
+
+
 # --- editing --------------------------------------------------------------------------------------
 
 FIELDS = """return Object.fromEntries(['name', 'message1', 'message2', 'delay', 'jitter',
