@@ -1,5 +1,6 @@
 """WebSocket /ws: auth frame, rooms, numbered events, resume by last event id, resync, drops."""
 import json
+import socket
 import time
 
 import gevent
@@ -212,3 +213,27 @@ def test_slow_client_is_dropped_without_stalling_the_room(tenant, live_server, r
              message="slow client dropped")
     fast.close()
     slow.close()
+
+
+def test_a_client_that_reads_late_gets_every_frame_whole(tenant, live_server, runtime):
+    """The server's socket accepts only part of a frame when the client's window is full; the
+    rest must follow, never be dropped (a cut frame corrupts every frame after it)."""
+    late = websocket.create_connection(
+        f"ws://{live_server}/ws", timeout=10,
+        sockopt=((socket.SOL_SOCKET, socket.SO_RCVBUF, 4096),))
+    late.send(json.dumps({"type": "auth", "token": tenant.token}))
+    late.recv()
+    late.send(json.dumps({"type": "subscribe", "room": "tenant"}))
+    late.recv()
+    room = runtime.system.room(tenant.tenant_id)
+    total = 60
+    for i in range(total):  # ~3 MB while the client does not read: the server's sends fill up
+        room.tell(Publish("ticket.updated", {"blob": "é" * 8_000, "n": i}))
+    gevent.sleep(0.3)
+    seen = []
+    while len(seen) < total:
+        frame = json.loads(late.recv())
+        if frame.get("event") == "ticket.updated":
+            seen.append(frame["data"]["n"])
+    assert seen == list(range(total))
+    late.close()

@@ -12,7 +12,7 @@ Protocol (DESIGN "Real-time protocol", Zulip's event-queue contract):
   ``{"type":"heartbeat"}`` after ``TT_WS_HEARTBEAT`` s of silence.
 
 One writer greenlet per connection owns ``ws.send`` (neither flask-sock nor gevent-websocket
-serialises concurrent sends). Its outbox is bounded (``TT_WS_OUTBOX`` frames): a client too slow to
+serialises concurrent sends), and every frame is written whole (:class:`WholeWrites`). Its outbox is bounded (``TT_WS_OUTBOX`` frames): a client too slow to
 drain it is disconnected by the room, which never waits for it.
 """
 from __future__ import annotations
@@ -24,6 +24,7 @@ import socket
 import time
 
 import gevent
+import gevent.lock
 import gevent.queue
 import pykka
 from flask_sock import Sock
@@ -42,6 +43,26 @@ sock = Sock()
 AUTH_TIMEOUT = 10.0
 TICKET_ROOM = re.compile(r"ticket:([0-9]{1,18})")  # fullmatch: no trailing newline, ASCII digits
 MAX_FRAME = 64 * 1024  # bytes a client frame may have (the server closes with 1009 beyond)
+
+
+class WholeWrites:
+    """The socket as simple-websocket sees it (``ws.sock``): each ``send`` writes all its bytes,
+    one writer at a time. simple-websocket 1.1 writes a frame with one ``socket.send``, which
+    takes only part of the bytes once a slow client's window is full; the rest was lost and
+    every later frame unreadable (upstream miguelgrinberg/simple-websocket#45). Everything but
+    ``send`` is the socket's own."""
+
+    def __init__(self, sock) -> None:
+        self._sock = sock
+        self._lock = gevent.lock.Semaphore()
+
+    def send(self, data, *flags) -> int:
+        with self._lock:
+            self._sock.sendall(data, *flags)
+        return len(data)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
 
 
 class SocketSubscriber:
@@ -123,6 +144,7 @@ def _room_allowed(caller, room: str) -> bool:
 
 @sock.route("/ws")
 def websocket(ws):
+    ws.sock = WholeWrites(ws.sock)
     settings = runtime().settings
     system = runtime().system
     try:
