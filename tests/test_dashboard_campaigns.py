@@ -202,6 +202,26 @@ def test_the_form_refuses_a_half_or_empty_sending_window(screen, tenant, start, 
     assert tenant.api("GET", "/campaigns").get_json()["count"] == 0
 
 
+def test_names_are_measured_in_characters_not_utf16_units(screen, tenant):
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    screen.find("#campaign-new").click()
+    set_value(screen, "#campaign-name", "🎉" * 254)  # 508 UTF-16 units
+    screen.find("#campaign-name").send_keys("!")       # typed: 255 characters
+    screen.find("#campaign-message1").send_keys("Oi")
+    screen.find("#campaign-submit").click()
+    screen.wait(lambda: tenant.api("GET", "/campaigns").get_json()["count"] == 1,
+                message="the campaign created")
+    assert tenant.api("GET", "/campaigns").get_json()["campaigns"][0]["name"] == \
+        "🎉" * 254 + "!"
+    screen.find("#campaign-new").click()
+    set_value(screen, "#campaign-name", "a" * 256)
+    screen.find("#campaign-message1").send_keys("Oi")
+    screen.find("#campaign-submit").click()
+    assert screen.js("return document.getElementById('campaign-name').validationMessage") == \
+        "At most 255 characters (this has 256)."
+
+
 def test_add_contacts_dialog_uploads_a_csv_and_shows_its_report(screen, tenant, tmp_path):
     campaign = make_campaign(tenant, ["5511977770010"], name="Reativação")
     csv_file = tmp_path / "clientes.csv"

@@ -630,9 +630,15 @@ class CampaignForm {
     if (Boolean(start) !== Boolean(end)) windowProblem = t("campaigns.windowBoth");
     else if (start && start === end) windowProblem = t("campaigns.windowEqual");
     byId("campaign-window-end").setCustomValidity(windowProblem);
-    for (const id of ["campaign-name", "campaign-message1"]) {  // the server trims: blank is empty
-      const field = byId(id);
-      field.setCustomValidity(field.value && !field.value.trim() ? t("campaigns.blank") : "");
+    // lengths in characters as the server counts them (maxlength would count UTF-16 units:
+    // an emoji twice); the server trims, so blank is empty
+    for (const field of this.form.querySelectorAll("[data-max]")) {
+      const max = Number(field.dataset.max);
+      const length = [...field.value].length;
+      let problem = "";
+      if (length > max) problem = t("campaigns.tooLong", { max, length });
+      else if (field.required && field.value && !field.value.trim()) problem = t("campaigns.blank");
+      field.setCustomValidity(problem);
     }
     if (!this.form.reportValidity()) return null;
     const number = (id) => (value(id) === "" ? undefined : Number(value(id)));
