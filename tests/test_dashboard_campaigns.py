@@ -151,8 +151,8 @@ def test_admin_creates_a_campaign_with_typed_and_csv_contacts_and_sees_the_rejec
     assert created["actions"] == ["start", "edit", "contacts", "delete"]
     assert created["progress"] == "0 of 3 contacts processed (0%)"
     stored = tenant.api("GET", f"/campaigns/{created['id']}").get_json()
-    expected_start = screen.js("return new Date('2030-01-07T14:30').toISOString()")
-    assert utc(stored["startAt"]) == utc(expected_start)
+    # typed in the company's zone (São Paulo, UTC-3), whatever the browser's
+    assert utc(stored["startAt"]) == utc("2030-01-07T17:30:00Z")
     assert {k: stored[k] for k in ("message1", "message2", "message3", "delay", "jitter",
                                    "windowStart", "windowEnd", "dailyCap", "optOutKeyword",
                                    "whatsappId")} == {
@@ -294,19 +294,24 @@ def test_campaign_started_from_another_screen_appears_and_moves_live(screen, ten
     assert screen.find("#campaigns .empty") is None
 
 
-def test_a_running_campaign_outside_its_window_says_what_it_waits_for(screen, tenant):
+def test_a_running_campaign_outside_its_window_says_what_it_waits_for_in_company_time(
+        screen, tenant):
     import zoneinfo
 
-    here = datetime.datetime.now(zoneinfo.ZoneInfo("America/Sao_Paulo"))
+    assert tenant.api("PUT", "/settings/timezone", {"value": "Asia/Tokyo"}).status_code == 200
+    here = datetime.datetime.now(zoneinfo.ZoneInfo("Asia/Tokyo"))  # the browser runs in UTC
     opens, closes = here + datetime.timedelta(hours=2), here + datetime.timedelta(hours=3)
     campaign = make_campaign(tenant, ["5511977770095"], windowStart=opens.strftime("%H:%M"),
                              windowEnd=closes.strftime("%H:%M"))
     screen.login(tenant.email)
     open_campaigns(screen)
     assert tenant.api("POST", f"/campaigns/{campaign['id']}/start").status_code == 200
-    screen.wait(lambda: (screen.text(".campaign-meta") or "").startswith(
-        "Waiting for the sending window (opens "), message="the reason it is not sending")
+    meta = screen.wait(lambda: (text := screen.text(".campaign-meta") or "").startswith(
+        "Waiting for the sending window (opens ") and text, message="the reason it waits")
+    assert f"{opens.strftime('%I:%M %p')})" in meta  # the window's own time, in Tokyo
     assert tenant.sent() == []
+    screen.find("#campaign-new").click()
+    assert "company's time zone (Asia/Tokyo)" in screen.text("#campaign-pacing-hint")
 
 
 def test_pause_resume_and_cancel_change_the_status_on_every_admin_screen(screen, tenant):
@@ -414,14 +419,10 @@ def test_edit_fills_the_form_and_saves_changed_and_cleared_fields(screen, tenant
     assert screen.text("#campaign-form-title") == "Edit campaign “Rascunho”"
     assert screen.text("#campaign-submit") == "Save changes"
     assert not screen.shown("#campaign-recipients")  # contacts go through their own dialog
-    local_start = screen.js("const d = new Date('2030-01-07T12:00:45Z'); const p = n =>"
-                            " String(n).padStart(2, '0'); return `${d.getFullYear()}-"
-                            "${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:"
-                            "${p(d.getMinutes())}`")
     assert screen.js(FIELDS) == {
         "name": "Rascunho", "message1": "Oi {{name}}!", "message2": "Variante", "delay": "7",
         "jitter": "3", "window-start": "09:00", "window-end": "18:00", "daily-cap": "50",
-        "opt-out": "SAIR", "start": local_start}
+        "opt-out": "SAIR", "start": "2030-01-07T09:00"}  # 12:00:45Z in São Paulo
     set_value(screen, "#campaign-name", "Rascunho revisto")
     set_value(screen, "#campaign-message2", "")
     set_value(screen, "#campaign-daily-cap", "")

@@ -9,7 +9,7 @@
 
 import * as api from "./api.js";
 import { byId, h, toast } from "./dom.js";
-import { errorText, formatTime, has, language, t } from "./i18n.js";
+import { errorText, has, language, t } from "./i18n.js";
 
 const ACTIONS = {
   draft: ["start", "edit", "contacts", "delete"],
@@ -140,24 +140,57 @@ function statusLabel(status) {
   return has(`campaignStatus.${status}`) ? t(`campaignStatus.${status}`) : status;
 }
 
-/** A campaign moment: formatTime's "14:05" today or "28/11 14:05", with the year when it is
- * not this year's (a start time may be far ahead). */
-function when(value) {
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime()) || date.getFullYear() === new Date().getFullYear()) {
-    return formatTime(value);
-  }
-  return new Intl.DateTimeFormat(language(), { day: "2-digit", month: "2-digit", year: "numeric",
-    hour: "2-digit", minute: "2-digit" }).format(date);
+// Campaign times are the company's: the sending window is in the tenant's time zone (setting
+// "timezone"), so every time on this page is shown and typed in that zone too (undefined until
+// the settings load: the browser's zone).
+
+/** The wall clock of `date` in `zone`: {year, month, day, hour, minute, second} as numbers. */
+function wallClock(date, zone) {
+  const parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23",
+    year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric",
+    second: "numeric" }).formatToParts(date);
+  const get = (type) => Number(parts.find((part) => part.type === type).value);
+  return { year: get("year"), month: get("month"), day: get("day"), hour: get("hour"),
+    minute: get("minute"), second: get("second") };
 }
 
-/** An ISO instant → the "YYYY-MM-DDTHH:MM" a datetime-local input shows (the browser's zone). */
-function localInput(value) {
+/** A campaign moment in `zone`: "14:05" today, "28/11 14:05" another day, with the year when
+ * it is not this year's (a start time may be far ahead). */
+function when(value, zone) {
   const date = new Date(value);
   if (!value || Number.isNaN(date.getTime())) return "";
+  const then = wallClock(date, zone);
+  const now = wallClock(new Date(), zone);
+  const options = { timeZone: zone, hour: "2-digit", minute: "2-digit" };
+  if (then.year !== now.year || then.month !== now.month || then.day !== now.day) {
+    Object.assign(options, { day: "2-digit", month: "2-digit" });
+  }
+  if (then.year !== now.year) options.year = "numeric";
+  return new Intl.DateTimeFormat(language(), options).format(date);
+}
+
+/** An ISO instant → the "YYYY-MM-DDTHH:MM" a datetime-local input shows, in `zone`. */
+function localInput(value, zone) {
+  const date = new Date(value);
+  if (!value || Number.isNaN(date.getTime())) return "";
+  const c = wallClock(date, zone);
   const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
-    + `T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  return `${c.year}-${pad(c.month)}-${pad(c.day)}T${pad(c.hour)}:${pad(c.minute)}`;
+}
+
+/** "YYYY-MM-DDTHH:MM" typed as a wall clock in `zone` → an ISO instant (in a DST gap or
+ * overlap, the zone's offset before the change). */
+function fromLocalInput(text, zone) {
+  const [day, time] = text.split("T");
+  const [year, month, date] = day.split("-").map(Number);
+  const [hour, minute] = time.split(":").map(Number);
+  const wall = Date.UTC(year, month - 1, date, hour, minute);
+  const offset = (instant) => {
+    const c = wallClock(new Date(instant), zone);
+    return Date.UTC(c.year, c.month - 1, c.day, c.hour, c.minute, c.second) - instant;
+  };
+  const first = wall - offset(wall);
+  return new Date(wall - offset(first)).toISOString();
 }
 
 function seconds(value) {
@@ -215,11 +248,12 @@ class CampaignCard {
 
   metaText(row) {
     const parts = [];
-    if (row.finishedAt) parts.push(t("campaigns.meta.finished", { time: when(row.finishedAt) }));
+    const at = (value) => when(value, this.page.zone);
+    if (row.finishedAt) parts.push(t("campaigns.meta.finished", { time: at(row.finishedAt) }));
     else if (row.startAt && (row.status === "draft" || Date.parse(row.startAt) > Date.now())) {
-      parts.push(t("campaigns.meta.startsAt", { time: when(row.startAt) }));
+      parts.push(t("campaigns.meta.startsAt", { time: at(row.startAt) }));
     } else if (row.startedAt) {
-      parts.push(t("campaigns.meta.started", { time: when(row.startedAt) }));
+      parts.push(t("campaigns.meta.started", { time: at(row.startedAt) }));
     } else parts.push(t("campaigns.meta.startsOnStart"));
     parts.push(row.jitter > 0
       ? t("campaigns.meta.gapRange",
@@ -234,7 +268,7 @@ class CampaignCard {
     const waiting = row.status === "running" && row.waitingFor
       && has(`campaigns.waiting.${row.waitingFor}`);
     if (waiting) {  // first: a running campaign that sends nothing says why
-      parts.unshift(t(`campaigns.waiting.${row.waitingFor}`, { time: when(row.nextSendAt) }));
+      parts.unshift(t(`campaigns.waiting.${row.waitingFor}`, { time: at(row.nextSendAt) }));
     }
     return parts.join(" · ");
   }
@@ -279,6 +313,7 @@ export class CampaignsPage {
     this.loading = null;
     this.again = false;
     this.languageStamp = 0;
+    this.zone = undefined;         // the company's time zone (GET /settings), once known
     this.form = new CampaignForm(this);
     this.contacts = new ContactsDialog(this);
     this.more.addEventListener("click", () => this.loadMore());
@@ -309,7 +344,10 @@ export class CampaignsPage {
 
   async fetchAll() {
     const since = this.events;
-    const [connections, pages] = await Promise.all([api.get("/whatsapp"), this.fetchPages()]);
+    const [connections, pages, settings] = await Promise.all([api.get("/whatsapp"),
+      this.fetchPages(), api.get("/settings")]);
+    const zone = settings.find((setting) => setting.key === "timezone");
+    this.zone = zone ? zone.value : undefined;
     this.connections = new Map(connections.map((row) => [row.id, row]));
     const fresh = new Map(pages.rows.map((row) => [row.id, row]));
     for (const [id, row] of this.rows) {
@@ -320,7 +358,7 @@ export class CampaignsPage {
     this.more.hidden = !pages.hasMore;
     this.loaded = true;
     this.render();
-    this.form.fillConnections();
+    this.form.translate();  // the zone in its hint, the connections in its list
   }
 
   async fetchPages() {
@@ -513,6 +551,8 @@ class CampaignForm {
   translate() {
     byId("campaign-tags-hint").textContent = t("campaigns.tagsHint",
       { name: "{{name}}", greeting: "{{greeting}}" });
+    byId("campaign-pacing-hint").textContent = t("campaigns.pacingHint",
+      { zone: this.page.zone || Intl.DateTimeFormat().resolvedOptions().timeZone });
     const row = this.editing;
     byId("campaign-form-title").textContent = row
       ? t("campaigns.editTitle", { name: row.name }) : t("campaigns.formTitle");
@@ -549,7 +589,7 @@ class CampaignForm {
     set("campaign-message1", row.message1);
     set("campaign-message2", row.message2);
     set("campaign-message3", row.message3);
-    set("campaign-start", localInput(row.startAt));
+    set("campaign-start", localInput(row.startAt, this.page.zone));
     set("campaign-delay", row.delay);
     set("campaign-jitter", row.jitter);
     set("campaign-window-start", row.windowStart);
@@ -649,7 +689,7 @@ class CampaignForm {
       message1: byId("campaign-message1").value,
       message2: byId("campaign-message2").value || undefined,
       message3: byId("campaign-message3").value || undefined,
-      startAt: startAt ? new Date(startAt).toISOString() : undefined,
+      startAt: startAt ? fromLocalInput(startAt, this.page.zone) : undefined,
       delay: number("campaign-delay"),
       jitter: number("campaign-jitter"),
       windowStart: start || undefined,
@@ -662,7 +702,9 @@ class CampaignForm {
       for (const key of Object.keys(body)) if (body[key] === undefined) body[key] = null;
       if (this.select.disabled) delete body.whatsappId;
       // an untouched start keeps its seconds (and its hour in a DST overlap)
-      if (startAt && startAt === localInput(row.startAt)) body.startAt = row.startAt;
+      if (startAt && startAt === localInput(row.startAt, this.page.zone)) {
+        body.startAt = row.startAt;
+      }
       body.updatedAt = row.updatedAt;
     }
     return body;
