@@ -28,6 +28,17 @@ def test_ids_past_64_bits_are_404_or_400(tenant):
     assert response.status_code == 400
 
 
+def test_ids_past_64_bits_are_404_for_every_method(tenant):
+    huge = 1180591620717411303424
+    for method, path, body in [("GET", f"/campaigns/{huge}", None),
+                               ("PUT", f"/campaigns/{huge}", {"name": "x"}),
+                               ("DELETE", f"/campaigns/{huge}", None),
+                               ("POST", f"/campaigns/{huge}/start", None),
+                               ("PUT", f"/tickets/{huge}", {"status": "open"})]:
+        response = tenant.api(method, path, body)
+        assert response.status_code == 404, (method, path, response.get_json())
+
+
 def test_double_slash_is_a_json_404(tenant):
     response = tenant.api("GET", "/tickets//1")
     assert response.status_code == 404 and response.is_json

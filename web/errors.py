@@ -26,11 +26,14 @@ HTTP_CODES = {
 
 
 class BoundedInt(IntegerConverter):
-    """``<int:…>`` that matches only ids a database can hold (1 … 2**63 - 1)."""
+    """``<int:…>`` for ids: a value past what a database column holds (2**63 - 1) becomes 0,
+    an id no row has, so the view answers its own 404 for every method (a converter that
+    refused the value made werkzeug answer 405 for PUT and DELETE, and a database would fail
+    on the number)."""
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        return number if number <= 2**63 - 1 else 0
 
 
 class ApiError(Exception):
