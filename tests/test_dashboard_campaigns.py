@@ -423,6 +423,7 @@ def test_edit_fills_the_form_and_saves_changed_and_cleared_fields(screen, tenant
         "name": "Rascunho", "message1": "Oi {{name}}!", "message2": "Variante", "delay": "7",
         "jitter": "3", "window-start": "09:00", "window-end": "18:00", "daily-cap": "50",
         "opt-out": "SAIR", "start": "2030-01-07T09:00"}  # 12:00:45Z in São Paulo
+    screen.screenshot("campaign_edit")
     set_value(screen, "#campaign-name", "Rascunho revisto")
     set_value(screen, "#campaign-message2", "")
     set_value(screen, "#campaign-daily-cap", "")
