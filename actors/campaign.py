@@ -128,18 +128,26 @@ class CampaignActor(Actor):
 
     @handles(CampaignControl)
     def on_control(self, msg: CampaignControl) -> dict:
-        """start | pause | resume | cancel: the state change and its revocations commit first;
-        pause and cancel then stop this campaign's pacing at once."""
+        """start | pause | resume | cancel → the campaign's JSON. The state change and its
+        revocations commit first; the pacing then follows the committed state at once (pause
+        and cancel stop it before anything else can fail). Raises what
+        :func:`storage.campaigns.transition` raises (NotFound, Conflict); a failure after the
+        commit leaves the periodic check to take the pacing up from the rows."""
         with db.unit_of_work():
             campaign = campaigns.transition(msg.tenant_id, msg.campaign_id, msg.action,
                                             self.clock.now())
-            data = campaigns.campaign_json(campaign)
         run = self.runs.pop(campaign.id, None)
         if run is not None:
             self._cancel_timer(run)
         self.day = None  # pause/cancel revoked a counted send: recount the cap day from rows
-        if campaign.status == "running":
-            self._begin(campaign)
+        try:
+            if campaign.status == "running":
+                self._begin(campaign)
+            with db.unit_of_work():
+                data = campaigns.campaign_json(campaign)
+        except Exception:
+            self._arm_check()
+            raise
         events.publish(self.system, campaign.tenant_id, "campaign.updated", data,
                        admins_only=True)
         return data
@@ -147,13 +155,16 @@ class CampaignActor(Actor):
     def _begin(self, campaign: Campaign) -> None:
         with db.unit_of_work():
             in_flight, settled = recipients.in_flight(campaign.id)
-            last = recipients.last_queued_at(campaign.id)
+            handed = recipients.last_queued_at(campaign.id)
+            outcome = recipients.last_outcome_at(campaign.id)
         now = self.clock.now()
+        gap = datetime.timedelta(seconds=schedule.gap(campaign.delay, campaign.jitter, self.rng))
         if settled:  # an outcome first seen now: the gap counts from here, as for any outcome
-            next_at = now + datetime.timedelta(
-                seconds=schedule.gap(campaign.delay, campaign.jitter, self.rng))
-        else:
-            next_at = last + datetime.timedelta(seconds=campaign.delay) if last else None
+            next_at = now + gap
+        else:  # the gap after the last outcome, and never less than the delay after a hand-off
+            candidates = [handed + datetime.timedelta(seconds=campaign.delay) if handed else None,
+                          outcome + gap if outcome else None]
+            next_at = max((t for t in candidates if t is not None), default=None)
         run = self.runs[campaign.id] = Run(campaign, set(in_flight), next_at)
         self._pump(run)
 
@@ -317,8 +328,17 @@ class CampaignActor(Actor):
 
     @handles(CampaignCheck)
     def on_check(self, msg: CampaignCheck) -> None:
-        """Pump every campaign that has no timer armed: it waits on a send or on a finish."""
+        """Follow the rows: pace a running campaign this actor has no run for (a control that
+        failed after its commit), drop a run whose campaign is no longer running, and pump
+        every campaign that has no timer armed (it waits on a send or on a finish)."""
         self.check_armed = False
+        with db.unit_of_work():
+            running = {campaign.id: campaign for campaign in campaigns.running_on(self.whatsapp_id)}
+        for campaign_id in set(self.runs) - set(running):
+            self._cancel_timer(self.runs.pop(campaign_id))
+        for campaign_id, campaign in running.items():
+            if campaign_id not in self.runs:
+                self._begin(campaign)
         for run in list(self.runs.values()):
             if run.timer is None:
                 self._pump(run)
@@ -368,13 +388,18 @@ class CampaignActor(Actor):
             self._changed(campaign_id)
 
     def on_event_error(self, message, exc: Exception) -> None:
-        """The database failed mid-way (a wake, an outcome): the rows hold the truth, so look
-        again after ``CHECK_INTERVAL`` instead of leaving a campaign without a timer."""
+        """The database failed mid-way (a wake, an outcome, a flush): the rows hold the truth,
+        so look again after ``CHECK_INTERVAL`` instead of leaving a campaign without a timer,
+        and flush again what was not announced."""
         self._arm_check()
+        self._arm_flush()
 
     def _changed(self, campaign_id: int) -> None:
         self.dirty.add(campaign_id)
-        if not self.flush_armed:
+        self._arm_flush()
+
+    def _arm_flush(self) -> None:
+        if self.dirty and not self.flush_armed:
             self.flush_armed = True
             self.tell_later(FLUSH_INTERVAL, CampaignFlush())
 
@@ -382,10 +407,11 @@ class CampaignActor(Actor):
     def on_flush(self, msg: CampaignFlush) -> None:
         """``campaign.updated`` with the fresh counters, after the commits it describes."""
         self.flush_armed = False
-        dirty, self.dirty = self.dirty, set()
+        dirty = set(self.dirty)
         with db.unit_of_work():
             rows = list(Campaign.select().where(Campaign.id.in_(list(dirty))))
             counts = campaigns.counters([row.id for row in rows])
+        self.dirty -= dirty  # only once read: a failed read keeps them for the next flush
         for row in rows:
             events.publish(self.system, row.tenant_id, "campaign.updated",
                            campaigns.campaign_json(row, counts[row.id]), admins_only=True)

@@ -58,7 +58,8 @@ def window_wait(now: datetime.datetime, tz: zoneinfo.ZoneInfo, start: str | None
                 end: str | None) -> datetime.datetime | None:
     """None when ``now`` is inside the daily window ``[start, end)`` (local time; ``start >
     end`` crosses midnight; no window, or ``start == end``, which the API refuses: always open);
-    else the UTC time the window next opens."""
+    else the UTC time the window next opens, always after ``now`` (see :func:`_first_after` for
+    the days a DST change repeats or skips an hour)."""
     if not start or not end or start == end:
         return None
     opens, closes = parse_hhmm(start), parse_hhmm(end)
@@ -68,7 +69,17 @@ def window_wait(now: datetime.datetime, tz: zoneinfo.ZoneInfo, start: str | None
     if inside:
         return None
     day = here.date() if minute < opens else here.date() + datetime.timedelta(days=1)
-    return _utc(datetime.datetime.combine(day, datetime.time(opens // 60, opens % 60), tz))
+    return _first_after(now, datetime.datetime.combine(day, datetime.time(opens // 60,
+                                                                          opens % 60), tz))
+
+
+def _first_after(now: datetime.datetime, wall: datetime.datetime) -> datetime.datetime:
+    """The UTC instant of the local ``wall`` time that is after ``now``: in the hour a DST
+    change repeats, its second occurrence once the first has passed (never an instant in the
+    past, which a waiting campaign would wake for at once, again and again). A wall time that
+    a DST change skips is read with the offset before the change (an hour later on that day)."""
+    first = _utc(wall.replace(fold=0))
+    return first if first > now else max(first, _utc(wall.replace(fold=1)))
 
 
 def day_bounds(now: datetime.datetime,

@@ -17,6 +17,7 @@ import re
 import unicodedata
 
 import gevent
+from peewee import fn
 
 from storage import db
 from storage.errors import Conflict, DomainError, NotFound
@@ -271,7 +272,9 @@ def hand_off(campaign: Campaign, recipient_id: int, body: str, variant: int,
     and the recipient as ``queued``; the caller then enqueues the ``SendMessages`` job.
 
     Returns the message id, or None when there is nothing to send: the recipient is no longer
-    pending, or its revoked row had already left (it is then followed to ``sent``/``failed``).
+    pending, its contact has opted out meanwhile (checked as the recipient is claimed, so a
+    reply committed by another connection's actor wins), or its revoked row had already left
+    (it is then followed to ``sent``/``failed``).
     """
     with db.write():
         recipient = (Recipient.select(Recipient.id, Recipient.status, Recipient.message,
@@ -284,6 +287,17 @@ def hand_off(campaign: Campaign, recipient_id: int, body: str, variant: int,
                    .scalar() if recipient.message_id else None)
         if current in ("sent", "failed"):  # the revoked send had already left
             _follow(recipient.message_id)
+            return None
+        # claim the recipient first: a reply that opted the contact out (or any change) since
+        # the read above wins, and nothing is written for it (PostgreSQL re-checks the row)
+        opted_out = Contact.select(Contact.id).where(Contact.id == recipient.contact_id,
+                                                     Contact.opted_out_at.is_null(False))
+        claimed = (Recipient.update(status="queued", variant=variant, queued_at=now,
+                                    updated_at=stamp)
+                   .where(Recipient.id == recipient_id, Recipient.status == "pending",
+                          ~fn.EXISTS(opted_out))
+                   .execute())
+        if not claimed:
             return None
         if current is not None:  # re-arm the revoked row (or take a pending one as handed)
             (Message.update(status="pending", body=body, media_type=campaign.media_type,
@@ -299,8 +313,8 @@ def hand_off(campaign: Campaign, recipient_id: int, body: str, variant: int,
                 message_id, campaign.tenant_id, campaign.whatsapp_id, recipient.contact_id,
                 True, body, campaign.media_type, campaign.media_path, campaign.media_name,
                 when, when))
-        (Recipient.update(status="queued", message=message_id, variant=variant, queued_at=now,
-                          updated_at=stamp).where(Recipient.id == recipient_id).execute())
+        if message_id != recipient.message_id:
+            Recipient.update(message=message_id).where(Recipient.id == recipient_id).execute()
         return message_id
 
 
@@ -384,8 +398,18 @@ def in_flight(campaign_id: int) -> tuple[list[str], bool]:
 
 
 def last_queued_at(campaign_id: int) -> datetime.datetime | None:
+    """When the campaign last handed a recipient to the queue (the campaign clock's UTC)."""
     return (Recipient.select(Recipient.queued_at).where(Recipient.campaign == campaign_id)
             .order_by(Recipient.queued_at.desc(nulls="LAST")).scalar())
+
+
+def last_outcome_at(campaign_id: int) -> datetime.datetime | None:
+    """When the campaign's latest send got its outcome: the last change of its ``sent`` or
+    ``failed`` message rows (UTC; a later ack moves it later, which only lengthens a gap)."""
+    return (Message.select(fn.MAX(Message.updated_at))
+            .join(Recipient, on=(Recipient.message == Message.id))
+            .where(Recipient.campaign == campaign_id, Message.status.in_(("sent", "failed")))
+            .scalar())
 
 
 def handed_between(whatsapp_id: int, start: datetime.datetime, end: datetime.datetime) -> int:

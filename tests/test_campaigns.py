@@ -14,8 +14,9 @@ import pytest
 from actors.campaign_schedule import day_bounds, gap, render, window_wait
 from actors.messages import ClientMessage, WaMessage
 from helpers import WsClient, wait_for
+from storage import campaign_contacts as recipients
 from storage import db, tenants
-from storage.models import Message
+from storage.models import Campaign, Contact, Message
 from web import create_app
 from web.runtime import Runtime, client_factory, connect_database, shutdown, system_config
 
@@ -131,8 +132,28 @@ def test_window_opens_at_its_start_and_may_cross_midnight():
     assert window_wait(at, SAO_PAULO, "06:00", "09:00") == datetime.datetime(2030, 1, 8, 9, 0)
     assert window_wait(at, SAO_PAULO, "22:00", "10:00") is None          # crosses midnight
     assert window_wait(at, SAO_PAULO, "22:00", "06:00") == datetime.datetime(2030, 1, 8, 1, 0)
+
+
+def test_the_cap_day_runs_from_local_midnight_to_local_midnight():
+    at = datetime.datetime(2030, 1, 7, 12, 0)  # 09:00 local
     assert day_bounds(at, SAO_PAULO) == (datetime.datetime(2030, 1, 7, 3, 0),
                                          datetime.datetime(2030, 1, 8, 3, 0))
+
+
+@pytest.mark.parametrize("now, opens", [
+    # 01:10 EDT, before the clocks go back: the first 01:15 (EDT)
+    (datetime.datetime(2024, 11, 3, 5, 10), datetime.datetime(2024, 11, 3, 5, 15)),
+    # 01:10 EST, the hour again: the second 01:15 (EST), never the first one, now past
+    (datetime.datetime(2024, 11, 3, 6, 10), datetime.datetime(2024, 11, 3, 6, 15))])
+def test_in_the_hour_a_dst_change_repeats_the_window_opens_after_now(now, opens):
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    assert window_wait(now, new_york, "01:15", "05:00") == opens
+
+
+def test_a_window_start_that_a_dst_change_skips_opens_an_hour_later_that_day():
+    new_york = zoneinfo.ZoneInfo("America/New_York")
+    at = datetime.datetime(2024, 3, 10, 6, 0)  # 01:00 EST; 02:00-03:00 does not exist
+    assert window_wait(at, new_york, "02:30", "05:00") == datetime.datetime(2024, 3, 10, 7, 30)
 
 
 def test_gap_is_the_delay_plus_at_most_the_jitter():
@@ -361,6 +382,19 @@ def test_the_attachment_of_a_sent_message_outlives_its_campaign(ctx):
     with db.unit_of_work():
         shown = Message.get().media_path
     assert ctx.api("GET", f"/public/{shown}").status_code == 200
+
+
+def test_a_contact_who_opts_out_after_being_picked_is_not_sent_to(ctx):
+    campaign_id = _campaign(ctx, _numbers(1))  # a draft: no actor paces it
+    with db.unit_of_work():
+        campaign = Campaign.get_by_id(campaign_id)
+        recipient_id, contact_id, _, opted_out = recipients.next_pending(campaign_id)
+        assert not opted_out
+        # another connection's actor commits the contact's opt-out here
+        Contact.update(opted_out_at=T0).where(Contact.id == contact_id).execute()
+        assert recipients.hand_off(campaign, recipient_id, "Oi", 1, T0) is None
+        assert Message.select().count() == 0
+        assert recipients.next_pending(campaign_id)[3] is True  # settled as opted out next
 
 
 # --- pause, resume, cancel, restart ----------------------------------------------------------

@@ -6,6 +6,7 @@ import socket
 from unittest import mock
 
 import jwt
+import pykka
 import pytest
 import websocket
 
@@ -189,3 +190,15 @@ def _raw(live_server: str, request: bytes) -> tuple[int, dict]:
 def test_a_request_the_server_cannot_parse_gets_a_json_error(live_server, request_bytes, status,
                                                               code):
     assert _raw(live_server, request_bytes) == (status, {"error": code, "message": mock.ANY})
+
+
+@pytest.mark.parametrize("raised, status, code", [
+    (pykka.Timeout("ask timed out"), 503, "ERR_TIMEOUT"),
+    (pykka.ActorDeadError("actor stopped"), 503, "ERR_SHUTTING_DOWN")])
+def test_an_actor_that_cannot_answer_is_a_503_not_a_500(app, raised, status, code):
+    @app.get("/test-only/actor")
+    def actor_route():
+        raise raised
+
+    response = app.test_client().get("/test-only/actor")
+    assert (response.status_code, response.get_json()["error"]) == (status, code)

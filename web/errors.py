@@ -1,7 +1,9 @@
 """JSON errors from one place: ``{"error": "ERR_CODE", "message": "…"}`` with the right status.
 
 Nothing reaches a client as an HTML page or a traceback: HTTP errors, validation errors, domain
-errors, an unreachable database (503) and unexpected exceptions (500, logged) all become JSON.
+errors, an unreachable database (503), an actor that did not answer in time (503
+``ERR_TIMEOUT``: the action may still complete) or is stopping (503 ``ERR_SHUTTING_DOWN``) and
+unexpected exceptions (500, logged) all become JSON.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import logging
 
 import peewee
 import pydantic
+import pykka
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -70,6 +73,16 @@ def init_app(app: Flask) -> None:
     def http_error(exc: HTTPException):
         code = HTTP_CODES.get(exc.code, f"ERR_HTTP_{exc.code}")
         return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(pykka.Timeout)
+    def actor_timeout(exc: pykka.Timeout):
+        log.warning("an actor did not answer in time: %s", exc)
+        return error_response(503, "ERR_TIMEOUT", "the service did not answer in time; the "
+                              "action may still complete: read the object before retrying")
+
+    @app.errorhandler(pykka.ActorDeadError)
+    def actor_gone(exc: pykka.ActorDeadError):
+        return error_response(503, "ERR_SHUTTING_DOWN", "the service is stopping; retry")
 
     @app.errorhandler(DatabaseUnavailable)
     @app.errorhandler(peewee.OperationalError)
