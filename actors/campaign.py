@@ -10,7 +10,9 @@ reply, so each campaign send also waits for the connection's throttle in the
   throttle or retries slow a send down, a disconnected number does not pile up jobs, and pause
   has at most one queued send to revoke;
 - **only inside the window and under the cap.** Outside the daily window (tenant's zone) it
-  sleeps until the window opens; at the connection's daily cap, until the local midnight;
+  sleeps until the window opens; at the connection's daily cap, until the local midnight. A
+  send still queued when the window closes (a disconnected number) is taken back and goes
+  when the window opens again;
 - **hand-off = one transaction** (:func:`storage.campaign_contacts.hand_off`): the message row
   (``pending``, no ticket, ``send_type`` campaign) and the recipient (``queued``) commit
   together, then the job is enqueued; the recovery sweep covers a crash in between. The row is
@@ -193,7 +195,8 @@ class CampaignActor(Actor):
         self._read_zone()
         for _ in range(SKIPS_PER_TURN):
             now = self.clock.now()
-            if run.in_flight and not self._settle_in_flight(run, now):
+            if run.in_flight and not self._settle_in_flight(run, now) \
+                    and not self._hold_after_window(run, now):
                 self._arm_check()  # the outcome normally comes first (CampaignMessageChanged)
                 return
             if not self._anyone_left(run, now):
@@ -234,6 +237,22 @@ class CampaignActor(Actor):
                     recipients.follow(message_id)
                     self._outcome(run, message_id, now)
         return not run.in_flight
+
+    def _hold_after_window(self, run: Run, now: datetime.datetime) -> bool:
+        """The window closed with a send still queued (a disconnected or throttled number):
+        the send is taken back (its row ``cancelled``, the recipient ``pending``, re-armed when
+        the window opens) so it never leaves outside the window. True when it was."""
+        campaign = run.campaign
+        if schedule.window_wait(now, self.tz, campaign.window_start,
+                                campaign.window_end) is None:
+            return False
+        with db.unit_of_work():
+            recipients.hold(campaign.id, now)
+        run.in_flight.clear()
+        self.day = None  # a counted send went back: recount the cap day from the rows
+        self._changed(campaign.id)
+        log.info("%s: campaign %s: window closed with a send queued; held", self, campaign.id)
+        return True
 
     def _anyone_left(self, run: Run, now: datetime.datetime) -> bool:
         """False once no recipient is pending: the campaign is then finished at once (not after
@@ -281,6 +300,10 @@ class CampaignActor(Actor):
             run.in_flight.add(message_id)
             self.reached.add(contact_id)
             self.handed_today += 1
+            closes = schedule.window_closes(now, self.tz, campaign.window_start,
+                                            campaign.window_end)
+            if closes is not None:  # still queued then: held (see _hold_after_window)
+                self._wake(run, closes)
         return True
 
     def _handed_today(self, now: datetime.datetime) -> int:
@@ -340,7 +363,7 @@ class CampaignActor(Actor):
             if campaign_id not in self.runs:
                 self._begin(campaign)
         for run in list(self.runs.values()):
-            if run.timer is None:
+            if run.timer is None or run.in_flight:  # a window-close wake may be armed
                 self._pump(run)
 
     @staticmethod

@@ -11,7 +11,7 @@ import zoneinfo
 
 import pytest
 
-from actors.campaign_schedule import day_bounds, gap, render, window_wait
+from actors.campaign_schedule import day_bounds, gap, render, window_closes, window_wait
 from actors.messages import ClientMessage, WaMessage
 from helpers import WsClient, wait_for
 from storage import campaign_contacts as recipients
@@ -132,6 +132,16 @@ def test_window_opens_at_its_start_and_may_cross_midnight():
     assert window_wait(at, SAO_PAULO, "06:00", "09:00") == datetime.datetime(2030, 1, 8, 9, 0)
     assert window_wait(at, SAO_PAULO, "22:00", "10:00") is None          # crosses midnight
     assert window_wait(at, SAO_PAULO, "22:00", "06:00") == datetime.datetime(2030, 1, 8, 1, 0)
+
+
+def test_a_window_closes_at_its_end_even_across_midnight():
+    at = datetime.datetime(2030, 1, 7, 12, 0)  # 09:00 local
+    assert window_closes(at, SAO_PAULO, "08:00", "18:00") == datetime.datetime(2030, 1, 7, 21, 0)
+    assert window_closes(at, SAO_PAULO, "22:00", "10:00") == datetime.datetime(2030, 1, 7, 13, 0)
+    late = datetime.datetime(2030, 1, 8, 2, 0)  # 23:00 local
+    assert window_closes(late, SAO_PAULO, "22:00", "06:00") == datetime.datetime(2030, 1, 8, 9, 0)
+    assert window_closes(at, SAO_PAULO, "10:00", "18:00") is None  # closed now
+    assert window_closes(at, SAO_PAULO, None, None) is None
 
 
 def test_the_cap_day_runs_from_local_midnight_to_local_midnight():
@@ -450,6 +460,28 @@ def test_a_revoked_send_goes_out_with_the_attachment_chosen_while_paused(clock, 
     _act(ctx, campaign_id, "resume")
     sent = wait_for(lambda: ctx.sent())
     assert [(s["body"], s["media"]["size"]) for s in sent] == [("veja", 20)]
+
+
+def test_a_send_still_queued_when_the_window_closes_waits_for_the_next_window(
+        clock, make_tenant, runtime):
+    ctx = make_tenant(start=False)  # not connected: the send waits in the queue
+    numbers = _numbers(1)
+    campaign_id = _campaign(ctx, numbers, windowStart="13:00", windowEnd="15:00")  # T0: 14:00
+    _act(ctx, campaign_id, "start")
+    wait_for(lambda: _counters(ctx, campaign_id)["queued"] == 1)
+    assert clock.step() == datetime.datetime(2030, 1, 7, 18, 0)  # 15:00 local: it closes
+    wait_for(lambda: _counters(ctx, campaign_id)["pending"] == 1, message="the send held")
+    with db.unit_of_work():
+        assert [m.status for m in Message.select()] == ["cancelled"]
+    ctx.api("POST", f"/whatsappsession/{ctx.whatsapp_id}")  # the number comes back at night
+    wait_for(lambda: ctx.api("GET", f"/whatsapp/{ctx.whatsapp_id}")
+             .get_json()["status"] == "CONNECTED")
+    assert runtime.system.sweep() == 0
+    assert ctx.sent() == []
+    assert clock.step() == datetime.datetime(2030, 1, 8, 16, 0)  # 13:00 the next day
+    assert _wait_sent(ctx, 1) == numbers
+    with db.unit_of_work():
+        assert Message.select().count() == 1  # the same row, re-armed
 
 
 def test_cancel_removes_every_unsent_send(clock, make_tenant, runtime):
