@@ -137,7 +137,7 @@ class CampaignActor(Actor):
         commit leaves the periodic check to take the pacing up from the rows."""
         with db.unit_of_work():
             campaign = campaigns.transition(msg.tenant_id, msg.campaign_id, msg.action,
-                                            self.clock.now())
+                                            self.clock.now(), self.whatsapp_id)
         run = self.runs.pop(campaign.id, None)
         if run is not None:
             self._cancel_timer(run)

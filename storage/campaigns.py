@@ -73,7 +73,8 @@ def create_campaign(tenant_id: int, **fields) -> Campaign:
 
 def update_campaign(tenant_id: int, campaign_id: int, expected_version: str | None = None,
                     **fields) -> Campaign:
-    """Change a draft or paused campaign (Conflict ``ERR_CAMPAIGN_STATE`` otherwise).
+    """Change a draft or paused campaign (Conflict ``ERR_CAMPAIGN_STATE`` otherwise; also for a
+    new ``whatsapp`` unless it is a draft). NotFound for another tenant's campaign.
 
     ``expected_version``: the ``updatedAt`` string the editor read; when given and the row has
     changed since, Conflict ``ERR_CAMPAIGN_CHANGED`` and nothing is written.
@@ -83,6 +84,9 @@ def update_campaign(tenant_id: int, campaign_id: int, expected_version: str | No
         _require(campaign, EDITABLE, "edit")
         if expected_version is not None and expected_version != iso(campaign.updated_at):
             raise Conflict("the campaign was changed since it was read", "ERR_CAMPAIGN_CHANGED")
+        moved = "whatsapp" in fields and fields["whatsapp"] != campaign.whatsapp_id
+        if moved and campaign.status != "draft":
+            raise Conflict("only a draft can change its connection", "ERR_CAMPAIGN_STATE")
         for name, value in fields.items():
             setattr(campaign, name, value)
         campaign.updated_at = utcnow()
@@ -150,15 +154,20 @@ def _require(campaign: Campaign, states: tuple[str, ...], action: str) -> None:
 
 # --- the actor's side: the state machine ---------------------------------------------------------
 
-def transition(tenant_id: int, campaign_id: int, action: str,
-               now: datetime.datetime) -> Campaign:
+def transition(tenant_id: int, campaign_id: int, action: str, now: datetime.datetime,
+               whatsapp_id: int | None = None) -> Campaign:
     """``start`` | ``pause`` | ``resume`` | ``cancel``, in one transaction with its revocations.
 
-    ``now``: the campaign clock's UTC time. Raises NotFound, Conflict ``ERR_CAMPAIGN_STATE``, or
-    Conflict ``ERR_CAMPAIGN_EMPTY`` when starting a campaign without recipients.
+    ``now``: the campaign clock's UTC time. ``whatsapp_id``: the connection whose actor asks (a
+    draft moved to another connection meanwhile is a Conflict: its actor must do it). Raises
+    NotFound, Conflict ``ERR_CAMPAIGN_STATE``, or Conflict ``ERR_CAMPAIGN_EMPTY`` when starting
+    a campaign without recipients.
     """
     with db.write():
         campaign = _locked(tenant_id, campaign_id)
+        if whatsapp_id is not None and campaign.whatsapp_id != whatsapp_id:
+            raise Conflict("the campaign moved to another connection; try again",
+                           "ERR_CAMPAIGN_STATE")
         _require(campaign, _ALLOWED[action], action)
         if action == "start":
             if not CampaignContact.select().where(CampaignContact.campaign == campaign.id).exists():

@@ -15,7 +15,8 @@ from actors.campaign_schedule import day_bounds, gap, render, window_closes, win
 from actors.messages import ClientMessage, WaMessage
 from helpers import WsClient, wait_for
 from storage import campaign_contacts as recipients
-from storage import db, tenants
+from storage import campaigns, db, tenants
+from storage.errors import Conflict
 from storage.models import Campaign, Contact, Message
 from web import create_app
 from web.runtime import Runtime, client_factory, connect_database, shutdown, system_config
@@ -482,6 +483,26 @@ def test_a_send_still_queued_when_the_window_closes_waits_for_the_next_window(
     assert _wait_sent(ctx, 1) == numbers
     with db.unit_of_work():
         assert Message.select().count() == 1  # the same row, re-armed
+
+
+def test_only_a_draft_changes_connection(ctx):
+    other = ctx.api("POST", "/whatsapp", {"name": "Outro"}).get_json()["id"]
+    campaign_id = _campaign(ctx, _numbers(1), startAt="2031-01-01T00:00:00")
+    moved = ctx.api("PUT", f"/campaigns/{campaign_id}", {"whatsappId": other})
+    assert moved.get_json()["whatsappId"] == other
+    _act(ctx, campaign_id, "start")
+    _act(ctx, campaign_id, "pause")
+    refused = ctx.api("PUT", f"/campaigns/{campaign_id}", {"whatsappId": ctx.whatsapp_id})
+    assert (refused.status_code, refused.get_json()["error"]) == (409, "ERR_CAMPAIGN_STATE")
+
+
+def test_a_draft_moved_to_another_connection_is_not_started_by_the_old_ones_actor(ctx):
+    campaign_id = _campaign(ctx, _numbers(1))
+    other = ctx.api("POST", "/whatsapp", {"name": "Outro"}).get_json()["id"]
+    with db.unit_of_work():
+        Campaign.update(whatsapp=other).where(Campaign.id == campaign_id).execute()  # a PUT
+        with pytest.raises(Conflict):
+            campaigns.transition(ctx.tenant_id, campaign_id, "start", T0, ctx.whatsapp_id)
 
 
 def test_cancel_removes_every_unsent_send(clock, make_tenant, runtime):

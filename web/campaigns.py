@@ -246,9 +246,7 @@ def update(campaign_id: int):
     current = _json(_campaign(campaign_id))
     given = json_object()
     body = CampaignEdit.model_validate({**{k: current[k] for k in COLUMNS}, **given})
-    if body.whatsappId != current["whatsappId"]:
-        if current["status"] != "draft":
-            raise ApiError(409, "ERR_CAMPAIGN_STATE", "only a draft can change its connection")
+    if body.whatsappId != current["whatsappId"]:  # the state rule is checked under the lock
         _check_connection(body.whatsappId)
     with db.unit_of_work():
         campaign = campaigns.update_campaign(caller().tenant_id, campaign_id,
