@@ -16,7 +16,8 @@ import gevent
 from storage.models import utcnow
 
 UTC = datetime.timezone.utc
-_PLACEHOLDER = re.compile(r"\{\{\s*(name|greeting)\s*\}\}")
+# {{name}} / {{greeting}} (Izing's), any case, and their Portuguese names {{nome}} / {{saudação}}
+_PLACEHOLDER = re.compile(r"\{\{\s*(name|nome|greeting|sauda[cç][aã]o)\s*\}\}", re.IGNORECASE)
 
 
 class Clock:
@@ -127,12 +128,14 @@ _NAMELESS = (  # the punctuation that only made sense around the name goes with 
 
 
 def render(template: str, name: str, greeting_text: str) -> str:
-    """Fill ``{{name}}`` and ``{{greeting}}`` (spaces inside the braces allowed); other text,
-    including unknown ``{{…}}``, is left as written. A recipient without a name loses the
+    """Fill ``{{name}}`` and ``{{greeting}}`` (any case, spaces inside the braces allowed;
+    ``{{nome}}`` and ``{{saudação}}`` too); other text, including unknown ``{{…}}``, is left as
+    written. A recipient without a name loses the
     placeholder with the space and comma around it: ``"Boa tarde, {{name}}!"`` → ``"Boa
     tarde!"``, never ``"Boa tarde, !"``."""
     values = {"name": name.strip() or _NO_NAME, "greeting": greeting_text}
-    text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    text = _PLACEHOLDER.sub(
+        lambda m: values["name" if m.group(1)[0] in "nN" else "greeting"], template)
     if _NO_NAME in text:
         for pattern, replacement in _NAMELESS:
             text = pattern.sub(replacement, text)

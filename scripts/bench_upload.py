@@ -210,7 +210,7 @@ def main() -> int:
                                                  name="raw", message1="Oi")
     conn.close()
 
-    base = 5511700000000
+    base = 5511970000000  # valid Brazilian mobile numbers (the upload checks them)
     body = csv_body(args.rows, base)
     idle = quiet(port, args.poll)
     first = upload(port, token, campaign["id"], body, args.poll)

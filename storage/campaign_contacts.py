@@ -17,6 +17,7 @@ import re
 import unicodedata
 
 import gevent
+import phonenumbers
 from peewee import fn
 
 from storage import db
@@ -36,6 +37,7 @@ RANK = {"pending": 0, "cancelled": 0, "queued": 1, "failed": 2, "sent": 3, "deli
 _NUMBER = re.compile(r"\+?[0-9\s().\-]+", re.ASCII)
 _DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212", "-"))
 _NOT_DIGITS = re.compile(r"[^0-9]")
+_SPREADSHEET_DECIMAL = re.compile(r"\+?[0-9]+\.0+", re.ASCII)  # 5511999990001.0
 
 
 def locked(query):
@@ -67,9 +69,12 @@ def normalise_number(raw) -> str:
     """The ASCII digits of a phone number with its country code (``+55 (11) 99999-0001`` →
     ``5511999990001``). ``raw`` is a string or a non-negative integer (anything else — a
     boolean, a float, a list — is not a number); full-width digits and signs count as their
-    ASCII forms (NFKC), typographic dashes as ``-``. Raises :class:`BadNumber`
+    ASCII forms (NFKC), typographic dashes as ``-``; a spreadsheet's ``5511999990001.0`` is
+    ``5511999990001``; the international prefix ``00`` is dropped. The number must be valid for
+    its country code by Google's libphonenumber (``phonenumbers``) — which catches a national
+    number without its country code, like ``(11) 99999-0001``. Raises :class:`BadNumber`
     (``ERR_EMPTY_NUMBER``, ``ERR_NOT_A_NUMBER``, ``ERR_NUMBER_LENGTH`` with
-    ``min``/``max``/``got``)."""
+    ``min``/``max``/``got``, ``ERR_INVALID_NUMBER``)."""
     if raw is None:
         raise BadNumber("ERR_EMPTY_NUMBER", "empty number")
     if isinstance(raw, bool) or not isinstance(raw, (str, int)) or (
@@ -81,15 +86,29 @@ def normalise_number(raw) -> str:
     text = text.strip()
     if not text:
         raise BadNumber("ERR_EMPTY_NUMBER", "empty number")
+    if _SPREADSHEET_DECIMAL.fullmatch(text):
+        text = text.split(".", 1)[0]
     if not _NUMBER.fullmatch(text):
         raise BadNumber("ERR_NOT_A_NUMBER", "not a phone number")
     digits = _NOT_DIGITS.sub("", text)
+    if digits.startswith("00"):
+        digits = digits[2:]
     if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
         raise BadNumber("ERR_NUMBER_LENGTH",
                         f"a number needs {MIN_DIGITS} to {MAX_DIGITS} digits with the country "
                         f"code (got {len(digits)})", min=MIN_DIGITS, max=MAX_DIGITS,
                         got=len(digits))
+    if not _valid_international(digits):
+        raise BadNumber("ERR_INVALID_NUMBER", "not a valid number for its country code (is "
+                        "the country code missing? 55 for Brazil)")
     return digits
+
+
+def _valid_international(digits: str) -> bool:
+    try:
+        return phonenumbers.is_valid_number(phonenumbers.parse("+" + digits))
+    except phonenumbers.NumberParseException:
+        return False
 
 
 def add(tenant_id: int, campaign_id: int, rows: list[tuple[int, object, str | None]]) -> dict:

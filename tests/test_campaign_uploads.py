@@ -152,6 +152,21 @@ def test_non_ascii_digits_are_not_a_number(tenant, number):
     assert [r["code"] for r in report["rejected"]] == ["ERR_NOT_A_NUMBER"]
 
 
+@pytest.mark.parametrize("number", ["(11) 97000-0001",       # Brazilian, no country code
+                                    "011 97000-0001",        # with the trunk prefix
+                                    "5511700000001"])        # no such Brazilian number
+def test_a_number_invalid_for_its_country_code_is_rejected(tenant, number):
+    report = _json(tenant, [number])
+    assert [r["code"] for r in report["rejected"]] == ["ERR_INVALID_NUMBER"]
+
+
+def test_a_spreadsheet_decimal_and_the_00_prefix_are_read_as_the_number(tenant):
+    report = _json(tenant, ["5511970000001.0", "00 55 11 97000-0002", "5511.9700.0003"])
+    assert report["added"] == 2
+    assert [r["code"] for r in report["rejected"]] == ["ERR_INVALID_NUMBER"]  # not a decimal
+    assert [number for number, _ in _stored(tenant)] == ["5511970000001", "5511970000002"]
+
+
 def test_typographic_dashes_and_spaces_separate_digits(tenant):
     report = _json(tenant, ["+55 11 97000\u20130001", "55\u00a011\u00a097000\u20110002"])
     assert (report["added"], report["rejected"]) == (2, [])
@@ -359,6 +374,23 @@ def test_invalid_campaign_bodies_are_validation_errors(tenant):
                  {"name": "x", "whatsappId": tenant.whatsapp_id, "message1": "a", "delay": -1}]:
         response = tenant.api("POST", "/campaigns", body)
         assert (response.status_code, response.get_json()["error"]) == (400, "ERR_VALIDATION")
+
+
+def test_a_misspelt_field_is_refused_not_dropped(tenant):
+    body = {"name": "x", "whatsappId": tenant.whatsapp_id, "message1": "a", "dailycap": 2,
+            "window_start": "09:00"}
+    response = tenant.api("POST", "/campaigns", body)
+    assert (response.status_code, response.get_json()["error"]) == (400, "ERR_VALIDATION")
+    assert [d["field"] for d in response.get_json()["details"]] == ["dailycap", "window_start"]
+    campaign_id = _draft(tenant)
+    edited = tenant.api("PUT", f"/campaigns/{campaign_id}", {"optout": "SAIR"})
+    assert [d["field"] for d in edited.get_json()["details"]] == ["optout"]
+
+
+def test_a_campaign_read_back_with_a_change_is_accepted(tenant):
+    campaign = tenant.api("GET", f"/campaigns/{_draft(tenant)}").get_json()
+    edited = tenant.api("PUT", f"/campaigns/{campaign['id']}", dict(campaign, dailyCap=5))
+    assert (edited.status_code, edited.get_json()["dailyCap"]) == (200, 5)
 
 
 def test_an_edit_made_from_an_outdated_read_is_refused_and_changes_nothing(tenant):

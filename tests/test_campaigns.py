@@ -187,6 +187,12 @@ def test_a_recipient_without_a_name_gets_no_dangling_comma_or_space(template, ex
     assert render(template, "  ", "Boa tarde") == expected
 
 
+@pytest.mark.parametrize("template", ["{{greeting}}, {{name}}!", "{{GREETING}}, {{Name}}!",
+                                      "{{saudação}}, {{nome}}!", "{{ Saudacao }}, {{NOME}}!"])
+def test_placeholders_are_read_in_any_case_and_in_portuguese(template):
+    assert render(template, "Ana", "Bom dia") == "Bom dia, Ana!"
+
+
 def test_each_contact_gets_one_random_variant_with_name_and_greeting(ctx):
     variants = ["{{greeting}}, {{name}}! A", "B para {{ name }}", "{{name}}: C"]
     numbers = _numbers(30)

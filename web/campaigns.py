@@ -28,7 +28,8 @@
   value, code, error}]}``: a bad row is reported, never fatal (``code``: ``ERR_EMPTY_NUMBER``
   — also for ``null``; ``ERR_NOT_A_NUMBER`` — also for a boolean, a float, a list or an object
   where the number goes, and for non-ASCII digits other than full-width ones, which count as
-  ASCII; ``ERR_NUMBER_LENGTH`` with ``min``/``max``/``got``; ``ERR_INVALID_NAME`` for a JSON
+  ASCII; ``ERR_NUMBER_LENGTH`` with ``min``/``max``/``got``; ``ERR_INVALID_NUMBER`` for a
+  number libphonenumber does not know for its country code, like one without it; ``ERR_INVALID_NAME`` for a JSON
   name that is not a string). Names lose control characters (NUL included), are trimmed and
   cut to 255 characters. At most 50,000 rows (413 ``ERR_TOO_MANY_ROWS``, nothing added). The
   rows are added in chunks (see :func:`storage.campaign_contacts.add`): an upload cut short
@@ -69,7 +70,7 @@ from actors.messages import CampaignControl
 from storage import campaign_contacts as recipients
 from storage import campaigns, db, media, tickets
 from web.auth import login_required
-from web.common import (Body, caller, clean_text, has_more, json_body, json_object,
+from web.common import (Body, caller, clean_text, has_more, json_object,
                         page_number, runtime)
 from web.errors import ApiError
 from web.openapi import accepts
@@ -223,7 +224,9 @@ def list_():
 @login_required(admin=True)
 def create():
     """Create a draft campaign."""
-    body = json_body(CampaignBody)
+    given = json_object()
+    _refuse_unknown(given, CampaignBody.model_fields)
+    body = CampaignBody.model_validate(given)
     _check_connection(body.whatsappId)
     with db.unit_of_work():
         campaign = campaigns.create_campaign(caller().tenant_id, **body.columns())
@@ -245,6 +248,7 @@ def update(campaign_id: int):
     with the current ones (see :class:`CampaignEdit` for ``updatedAt``)."""
     current = _json(_campaign(campaign_id))
     given = json_object()
+    _refuse_unknown(given, {*CampaignEdit.model_fields, *current})  # read-only keys may come back
     body = CampaignEdit.model_validate({**{k: current[k] for k in COLUMNS}, **given})
     if body.whatsappId != current["whatsappId"]:  # the state rule is checked under the lock
         _check_connection(body.whatsappId)
@@ -290,6 +294,16 @@ def set_media(campaign_id: int):
         raise
     media.discard(public_dir, unused)
     return jsonify(_announce("campaign.updated", _json(campaign)))
+
+
+def _refuse_unknown(given: dict, known) -> None:
+    """400 ``ERR_VALIDATION`` naming each key that is not a field: a misspelt ``dailycap`` or
+    ``window_start`` would otherwise be dropped silently, and the campaign would go out without
+    the cap or window its author meant to set."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise ApiError(400, "ERR_VALIDATION", "unknown fields",
+                       [{"field": key, "message": "unknown field"} for key in unknown])
 
 
 def _media_name(filename: str | None) -> str:
@@ -444,7 +458,9 @@ def csv_rows(data: bytes) -> list[tuple[int, str, str | None]]:
 
 def _decode(data: bytes) -> str:
     """UTF-16 with its BOM (Excel's "Unicode text"); else, without a UTF-8 BOM, UTF-8, then
-    Windows-1252 (Excel's Brazilian/Western export), then Latin-1 (any byte)."""
+    Windows-1252 (Excel's Brazilian/Western export), then Latin-1 (any byte). A file that is
+    not text — a spreadsheet (``.xlsx`` is a ZIP), an image, UTF-16 without its BOM — is 400
+    ``ERR_INVALID_CSV``, rather than rows of garbage each rejected."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         try:
             return data.decode("utf-16")
@@ -452,12 +468,30 @@ def _decode(data: bytes) -> str:
             pass
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
+    text = None
     for encoding in ("utf-8", "cp1252"):
         try:
-            return data.decode(encoding)
+            text = data.decode(encoding)
+            break
         except UnicodeDecodeError:
             continue
-    return data.decode("latin-1")
+    text = data.decode("latin-1") if text is None else text
+    if data.startswith(_BINARY_SIGNATURES) or _looks_binary(text[:BINARY_SAMPLE]):
+        raise ApiError(400, "ERR_INVALID_CSV", "the file is not a CSV text file (a spreadsheet "
+                       "or an image?): save it as CSV")
+    return text
+
+
+BINARY_SAMPLE = 8192  # characters looked at
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\x89PNG", b"%PDF-", b"GIF8",
+                      b"\xff\xd8\xff")  # .xlsx/.ods, .xls, PNG, PDF, GIF, JPEG
+
+
+def _looks_binary(sample: str) -> bool:
+    """More control characters (NUL included; tab and line ends are text) than a text file
+    has by accident: above 8 and above 5 % of the sample."""
+    return len(_CONTROL.findall(sample)) > max(8, len(sample) / 20)
 
 
 _QUOTED = re.compile(r'"[^"\n]*"')

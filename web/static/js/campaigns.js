@@ -55,6 +55,7 @@ export function parseNumbers(text) {
 function rejectionText(row) {
   if (row.code === "ERR_EMPTY_NUMBER") return t("campaigns.reject.empty");
   if (row.code === "ERR_NOT_A_NUMBER") return t("campaigns.reject.notNumber");
+  if (row.code === "ERR_INVALID_NUMBER") return t("campaigns.reject.invalid");
   if (row.code === "ERR_NUMBER_LENGTH") {
     return t("campaigns.reject.digits", { min: row.min, max: row.max, got: row.got });
   }
