@@ -11,8 +11,9 @@ reply, so each campaign send also waits for the connection's throttle in the
   has at most one queued send to revoke;
 - **only inside the window and under the cap.** Outside the daily window (tenant's zone) it
   sleeps until the window opens; at the connection's daily cap, until the local midnight. A
-  send still queued when the window closes (a disconnected number) is taken back and goes
-  when the window opens again;
+  send still queued when the window has closed (a disconnected number) is taken back at the
+  next :class:`CampaignCheck` and goes when the window opens again. A send waiting for its
+  connection to connect is said on the campaign too (``waitingFor`` ``connection``);
 - **hand-off = one transaction** (:func:`storage.campaign_contacts.hand_off`): the message row
   (``pending``, no ticket, ``send_type`` campaign) and the recipient (``queued``) commit
   together, then the job is enqueued; the recovery sweep covers a crash in between. The row is
@@ -51,7 +52,7 @@ from actors.messages import (CampaignCheck, CampaignControl, CampaignFlush,
 from storage import campaign_contacts as recipients
 from storage import campaigns, db, tickets
 from storage.jobs import SendJob
-from storage.models import Campaign
+from storage.models import Campaign, Whatsapp
 from storage.serialize import message_json, ticket_json
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,7 @@ class CampaignActor(Actor):
             now = self.clock.now()
             if run.in_flight and not self._settle_in_flight(run, now) \
                     and not self._hold_after_window(run, now):
+                self._say_if_disconnected(run)
                 self._arm_check()  # the outcome normally comes first (CampaignMessageChanged)
                 return
             if not self._anyone_left(run, now):
@@ -239,9 +241,10 @@ class CampaignActor(Actor):
         return not run.in_flight
 
     def _hold_after_window(self, run: Run, now: datetime.datetime) -> bool:
-        """The window closed with a send still queued (a disconnected or throttled number):
-        the send is taken back (its row ``cancelled``, the recipient ``pending``, re-armed when
-        the window opens) so it never leaves outside the window. True when it was."""
+        """The window closed with a send still queued (a disconnected or throttled number): at
+        the next check (every ``CHECK_INTERVAL`` s while a send is in flight) the send is taken
+        back — its row ``cancelled``, the recipient ``pending``, re-armed when the window opens
+        — so it does not leave long after the window. True when it was."""
         campaign = run.campaign
         if schedule.window_wait(now, self.tz, campaign.window_start,
                                 campaign.window_end) is None:
@@ -300,11 +303,17 @@ class CampaignActor(Actor):
             run.in_flight.add(message_id)
             self.reached.add(contact_id)
             self.handed_today += 1
-            closes = schedule.window_closes(now, self.tz, campaign.window_start,
-                                            campaign.window_end)
-            if closes is not None:  # still queued then: held (see _hold_after_window)
-                self._wake(run, closes)
+            self._say_if_disconnected(run)
         return True
+
+    def _say_if_disconnected(self, run: Run) -> None:
+        """A send queued on a connection that is not CONNECTED waits for it: say so on the
+        campaign (``connection``), cleared when the campaign sends again."""
+        with db.unit_of_work():
+            status = (Whatsapp.select(Whatsapp.status)
+                      .where(Whatsapp.id == self.whatsapp_id).scalar())
+        if status != "CONNECTED":
+            self._say_waiting(run, "connection", None)
 
     def _handed_today(self, now: datetime.datetime) -> int:
         if self.day is None or not self.day[0] <= now < self.day[1]:
@@ -363,7 +372,7 @@ class CampaignActor(Actor):
             if campaign_id not in self.runs:
                 self._begin(campaign)
         for run in list(self.runs.values()):
-            if run.timer is None or run.in_flight:  # a window-close wake may be armed
+            if run.timer is None:
                 self._pump(run)
 
     @staticmethod

@@ -74,20 +74,6 @@ def window_wait(now: datetime.datetime, tz: zoneinfo.ZoneInfo, start: str | None
                                                                           opens % 60), tz))
 
 
-def window_closes(now: datetime.datetime, tz: zoneinfo.ZoneInfo, start: str | None,
-                  end: str | None) -> datetime.datetime | None:
-    """When the daily window that contains ``now`` closes (UTC, after ``now``); None without a
-    window, with ``start == end``, or when ``now`` is outside the window."""
-    if not start or not end or start == end or window_wait(now, tz, start, end) is not None:
-        return None
-    closes = parse_hhmm(end)
-    here = local(now, tz)
-    minute = here.hour * 60 + here.minute + here.second / 60
-    day = here.date() if minute < closes else here.date() + datetime.timedelta(days=1)
-    return _first_after(now, datetime.datetime.combine(day, datetime.time(closes // 60,
-                                                                          closes % 60), tz))
-
-
 def _first_after(now: datetime.datetime, wall: datetime.datetime) -> datetime.datetime:
     """The UTC instant of the local ``wall`` time that is after ``now``: in the hour a DST
     change repeats, its second occurrence once the first has passed (never an instant in the

@@ -201,7 +201,8 @@ def finish_if_done(campaign_id: int, now: datetime.datetime) -> bool:
 
 
 def set_waiting(campaign_id: int, reason: str | None, until: datetime.datetime | None) -> None:
-    """Record why a running campaign is not sending (``window`` | ``dailyCap`` | ``startAt``)
+    """Record why a running campaign is not sending (``window`` | ``dailyCap`` | ``startAt`` |
+    ``connection``)
     and until when (UTC); ``None, None`` once it sends again. Only while it is running."""
     with db.write():
         (Campaign.update(waiting_for=reason, next_send_at=until)

@@ -11,8 +11,8 @@ import zoneinfo
 
 import pytest
 
-from actors.campaign_schedule import day_bounds, gap, render, window_closes, window_wait
-from actors.messages import ClientMessage, WaMessage
+from actors.campaign_schedule import day_bounds, gap, render, window_wait
+from actors.messages import CampaignCheck, ClientMessage, WaMessage
 from helpers import WsClient, wait_for
 from storage import campaign_contacts as recipients
 from storage import campaigns, db, tenants
@@ -133,16 +133,6 @@ def test_window_opens_at_its_start_and_may_cross_midnight():
     assert window_wait(at, SAO_PAULO, "06:00", "09:00") == datetime.datetime(2030, 1, 8, 9, 0)
     assert window_wait(at, SAO_PAULO, "22:00", "10:00") is None          # crosses midnight
     assert window_wait(at, SAO_PAULO, "22:00", "06:00") == datetime.datetime(2030, 1, 8, 1, 0)
-
-
-def test_a_window_closes_at_its_end_even_across_midnight():
-    at = datetime.datetime(2030, 1, 7, 12, 0)  # 09:00 local
-    assert window_closes(at, SAO_PAULO, "08:00", "18:00") == datetime.datetime(2030, 1, 7, 21, 0)
-    assert window_closes(at, SAO_PAULO, "22:00", "10:00") == datetime.datetime(2030, 1, 7, 13, 0)
-    late = datetime.datetime(2030, 1, 8, 2, 0)  # 23:00 local
-    assert window_closes(late, SAO_PAULO, "22:00", "06:00") == datetime.datetime(2030, 1, 8, 9, 0)
-    assert window_closes(at, SAO_PAULO, "10:00", "18:00") is None  # closed now
-    assert window_closes(at, SAO_PAULO, None, None) is None
 
 
 def test_the_cap_day_runs_from_local_midnight_to_local_midnight():
@@ -485,7 +475,9 @@ def test_a_send_still_queued_when_the_window_closes_waits_for_the_next_window(
     campaign_id = _campaign(ctx, numbers, windowStart="13:00", windowEnd="15:00")  # T0: 14:00
     _act(ctx, campaign_id, "start")
     wait_for(lambda: _counters(ctx, campaign_id)["queued"] == 1)
-    assert clock.step() == datetime.datetime(2030, 1, 7, 18, 0)  # 15:00 local: it closes
+    clock.advance_to(datetime.datetime(2030, 1, 7, 18, 1))  # 15:01 local: closed
+    campaigner = runtime.system.campaigner(ctx.whatsapp_id, ctx.tenant_id)
+    campaigner.tell(CampaignCheck())  # what the 30 s check does
     wait_for(lambda: _counters(ctx, campaign_id)["pending"] == 1, message="the send held")
     with db.unit_of_work():
         assert [m.status for m in Message.select()] == ["cancelled"]
@@ -518,6 +510,20 @@ def test_a_draft_moved_to_another_connection_is_not_started_by_the_old_ones_acto
         Campaign.update(whatsapp=other).where(Campaign.id == campaign_id).execute()  # a PUT
         with pytest.raises(Conflict):
             campaigns.transition(ctx.tenant_id, campaign_id, "start", T0, ctx.whatsapp_id)
+
+
+def test_a_campaign_on_a_disconnected_number_says_it_waits_for_the_connection(
+        clock, make_tenant, runtime):
+    ctx = make_tenant(start=False)
+    campaign_id = _campaign(ctx, _numbers(1))
+    _act(ctx, campaign_id, "start")
+    wait_for(lambda: ctx.api("GET", f"/campaigns/{campaign_id}").get_json()["waitingFor"]
+             == "connection", message="the reason on the campaign")
+    ctx.api("POST", f"/whatsappsession/{ctx.whatsapp_id}")
+    _wait_sent(ctx, 1)
+    shown = wait_for(lambda: (row := ctx.api("GET", f"/campaigns/{campaign_id}").get_json())
+                     ["status"] == "finished" and row, message="finished")
+    assert shown["waitingFor"] is None
 
 
 def test_cancel_removes_every_unsent_send(clock, make_tenant, runtime):

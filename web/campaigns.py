@@ -2,7 +2,8 @@
 ``ERR_NO_CAMPAIGN_FOUND``). The sending itself is :class:`~actors.campaign.CampaignActor`'s.
 
 - ``GET /campaigns?pageNumber=`` → ``{campaigns, count, hasMore}``; ``GET /campaigns/<id>`` →
-  the campaign with ``waitingFor`` (``window`` | ``dailyCap`` | ``startAt`` | null: why a running
+  the campaign with ``waitingFor`` (``window`` | ``dailyCap`` | ``startAt`` | ``connection``
+  (its send waits for the connection to connect) | null: why a running
   campaign is not sending) and ``nextSendAt``, and ``counters`` (total, pending, queued, sent, delivered, read, replied,
   failed, cancelled, optedOut — each recipient once, in its current state).
 - ``POST /campaigns`` ``{name, whatsappId, message1, message2?, message3?, startAt?, delay?,
