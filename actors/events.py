@@ -13,7 +13,7 @@ from actors.messages import Publish
 
 EVENT_NAMES = frozenset({"ticket.created", "ticket.updated", "message.created",
                          "message.updated", "message.ack", "session.updated",
-                         "campaign.updated", "campaign.deleted"})
+                         "campaign.updated", "campaign.deleted", "setting.updated"})
 
 
 def publish(system, tenant_id: int, event: str, data: dict, ticket_id: int | None = None,

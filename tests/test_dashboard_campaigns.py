@@ -314,6 +314,28 @@ def test_a_running_campaign_outside_its_window_says_what_it_waits_for_in_company
     assert "company's time zone (Asia/Tokyo)" in screen.text("#campaign-pacing-hint")
 
 
+def test_a_new_company_time_zone_redraws_the_open_page_in_it(screen, tenant):
+    import zoneinfo
+
+    here = datetime.datetime.now(zoneinfo.ZoneInfo("America/Sao_Paulo"))
+    opens, closes = here + datetime.timedelta(hours=2), here + datetime.timedelta(hours=3)
+    campaign = make_campaign(tenant, ["5511977770096"], windowStart=opens.strftime("%H:%M"),
+                             windowEnd=closes.strftime("%H:%M"))
+    assert tenant.api("POST", f"/campaigns/{campaign['id']}/start").status_code == 200
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    screen.wait(lambda: f"{opens.strftime('%I:%M %p')})" in (screen.text(".campaign-meta") or ""),
+                message="the opening in São Paulo time")
+    started = utc(tenant.api("GET", f"/campaigns/{campaign['id']}").get_json()["startedAt"])
+    in_tokyo = started.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo")).strftime("%I:%M %p")
+    assert f"Started {in_tokyo}" not in screen.text(".campaign-meta")  # 12 hours apart
+    assert tenant.api("PUT", "/settings/timezone", {"value": "Asia/Tokyo"}).status_code == 200
+    screen.wait(lambda: in_tokyo in (screen.text(".campaign-meta") or "").split("Started ")[-1],
+                message="the start time redrawn in Tokyo time, without a reload")
+    assert "company's time zone (Asia/Tokyo)" in screen.js(
+        "return document.getElementById('campaign-pacing-hint').textContent")
+
+
 def test_pause_resume_and_cancel_change_the_status_on_every_admin_screen(screen, tenant):
     # starts in 2099: it stays running without sending, so each step is seen in its own state
     campaign = make_campaign(tenant, ["5511977770030", "5511977770031"], name="Lançamento",

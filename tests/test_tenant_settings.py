@@ -1,5 +1,6 @@
 """Tenant settings (``/settings``, Izing's): known keys with defaults, admin-only changes,
 checked values, one tenant's settings invisible to another."""
+from helpers import WsClient
 from storage import db, tenants
 
 
@@ -59,3 +60,12 @@ def test_one_tenants_setting_is_not_anothers(make_tenant):
     alice, bob = make_tenant(start=False), make_tenant(start=False)
     assert alice.api("PUT", "/settings/timezone", {"value": "Asia/Tokyo"}).status_code == 200
     assert bob.api("GET", "/settings").get_json()[0]["value"] == "America/Sao_Paulo"
+
+
+def test_a_changed_setting_is_announced_to_the_tenants_dashboards(make_tenant, live_server):
+    ctx = make_tenant(start=False)
+    ws = WsClient(live_server, ctx.token)
+    ws.subscribe("tenant")
+    assert ctx.api("PUT", "/settings/timezone", {"value": "Asia/Tokyo"}).status_code == 200
+    assert ws.wait_event("setting.updated")["data"] == {"key": "timezone", "value": "Asia/Tokyo"}
+    ws.close()

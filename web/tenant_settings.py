@@ -2,8 +2,10 @@
 
 - ``GET /settings`` → ``[{key, value}]``: every known setting, stored or default (any user of
   the tenant; the dashboard reads them).
-- ``PUT /settings/<key>`` ``{value}`` (admin) → ``{key, value}``. 404 ``ERR_NO_SETTING_FOUND``
-  for an unknown key; 400 ``ERR_INVALID_TIMEZONE`` / ``ERR_VALIDATION`` for a bad value.
+- ``PUT /settings/<key>`` ``{value}`` (admin) → ``{key, value}``, and the event
+  ``setting.updated`` ``{key, value}`` to the tenant's room (Izing emits its settings change
+  too), so open dashboards follow. 404 ``ERR_NO_SETTING_FOUND`` for an unknown key; 400
+  ``ERR_INVALID_TIMEZONE`` / ``ERR_VALIDATION`` for a bad value.
 
 Known keys (:data:`storage.tenants.SETTINGS`): ``timezone`` — an IANA name, default
 ``America/Sao_Paulo``; the campaigns' daily window and daily cap are counted in it, and the
@@ -14,6 +16,7 @@ from __future__ import annotations
 import pydantic
 from flask import Blueprint, jsonify
 
+from actors import events
 from storage import db, tenants
 from web.auth import login_required
 from web.common import Body, caller, json_body, runtime
@@ -45,4 +48,6 @@ def update(key: str):
         value = tenants.put_setting(caller().tenant_id, key, body.value)
     if key == "timezone":
         runtime().system.zone_changed(caller().tenant_id)
+    events.publish(runtime().system, caller().tenant_id, "setting.updated",
+                   {"key": key, "value": value})
     return jsonify({"key": key, "value": value})

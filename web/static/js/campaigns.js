@@ -417,6 +417,16 @@ export class CampaignsPage {
     else if (data) this.gone.add(data.id);
   }
 
+  /** setting.updated: a new time zone redraws every time on the page in it. */
+  onSetting(data) {
+    if (!data || data.key !== "timezone" || data.value === this.zone) return;
+    const before = this.zone;
+    this.zone = data.value;
+    this.form.rezone(before, this.zone);
+    this.form.translate();
+    if (this.loaded) this.render();
+  }
+
   onSession(data) {
     const row = data && this.connections.get(data.id);
     if (!row) return;
@@ -612,6 +622,12 @@ class CampaignForm {
     this.stale.hidden = true;
     byId("campaign-media-current").hidden = true;
     this.form.hidden = true;
+  }
+
+  /** The company's zone changed: the start typed (or filled) keeps its instant. */
+  rezone(before, zone) {
+    const field = byId("campaign-start");
+    if (field.value) field.value = localInput(fromLocalInput(field.value, before), zone);
   }
 
   /** Quietly, before this screen starts or deletes the campaign being edited. */

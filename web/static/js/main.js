@@ -104,6 +104,8 @@ async function startApp() {
       if (campaigns) campaigns.onCampaign(data);
     } else if (name === "campaign.deleted") {
       if (campaigns) campaigns.onDeleted(data);
+    } else if (name === "setting.updated") {
+      if (campaigns) campaigns.onSetting(data);
     }
   };
   const live = new LiveSocket({
