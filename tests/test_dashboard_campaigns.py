@@ -183,6 +183,23 @@ def test_the_form_uploads_the_attachment_sent_with_every_message(screen, tenant,
         "No contacts were added yet: add them from the campaign's card."
 
 
+def test_an_attachment_the_server_refuses_is_named_in_the_report(screen, tenant, tmp_path):
+    empty = tmp_path / "vazio.png"
+    empty.write_bytes(b"")
+    screen.login(tenant.email)
+    open_campaigns(screen)
+    screen.find("#campaign-new").click()
+    screen.find("#campaign-name").send_keys("Sem imagem")
+    screen.find("#campaign-message1").send_keys("Oi")
+    screen.find("#campaign-media").send_keys(str(empty))
+    screen.find("#campaign-submit").click()
+    screen.wait(lambda: screen.shown("[data-testid=media-failed]"), message="the report says so")
+    assert screen.text("[data-testid=media-failed]") == (
+        "The attachment vazio.png was not added (The file is empty.): the draft has none. "
+        "Add it with Edit on the campaign's card.")
+    assert tenant.api("GET", "/campaigns").get_json()["campaigns"][0]["mediaName"] is None
+
+
 @pytest.mark.parametrize("start, end, complaint", [
     ("09:00", "", "Fill in both ends of the sending window, or neither."),
     ("10:00", "10:00", "The window must end at another time than it starts (no window: leave "

@@ -759,17 +759,19 @@ class CampaignForm {
       toast(errorText(error), "error");  // nothing was created: the form keeps its values
       return;
     }
+    let mediaError = null;
     if (media) {
       try {
         await uploadMedia(campaign.id, media);
       } catch (error) {
+        mediaError = error;
         toast(errorText(error), "error");
       }
     }
     const reports = await addContacts(campaign.id, text, file);
     this.busy = false;
     this.close();
-    this.showReport(campaign, reports);
+    this.showReport(campaign, reports, mediaError && { name: media.name, error: mediaError });
     await this.page.refresh(campaign.id);
     const typedFailed = text.trim() && !reports.some((part) => part.kind === "typed");
     const csvFailed = file && !reports.some((part) => part.kind === "csv");
@@ -806,10 +808,16 @@ class CampaignForm {
     }
   }
 
-  showReport(campaign, reports) {
+  /** What the create did: the contacts' reports and, when the attachment failed, why (the
+   * draft exists without it: Edit adds it, a second Create would make a second draft). */
+  showReport(campaign, reports, mediaFailure = null) {
     byId("campaign-report-title").textContent = t("campaigns.created", { name: campaign.name });
-    byId("campaign-report-body").replaceChildren(...(reports.length ? reportView(reports)
-      : [h("p", { class: "muted", text: t("campaigns.report.none") })]));
+    byId("campaign-report-body").replaceChildren(
+      ...(mediaFailure ? [h("p", { class: "report-error", dataset: { testid: "media-failed" },
+        text: t("campaigns.report.mediaFailed", { name: mediaFailure.name,
+          reason: errorText(mediaFailure.error) }) })] : []),
+      ...(reports.length ? reportView(reports)
+        : [h("p", { class: "muted", text: t("campaigns.report.none") })]));
     this.report.hidden = false;
   }
 }
