@@ -165,16 +165,21 @@ def test_admin_creates_a_campaign_with_typed_and_csv_contacts_and_sees_the_rejec
     assert names == {"5511977770001": "Maria", "5511977770002": "", "5511977770003": "João"}
 
 
+def create_with_attachment(screen: Screen, path) -> None:
+    """A new campaign through the form, with the file at ``path`` as its attachment."""
+    open_campaigns(screen)
+    screen.find("#campaign-new").click()
+    screen.find("#campaign-name").send_keys(f"Com {path.name}")
+    screen.find("#campaign-message1").send_keys("Veja o anexo")
+    screen.find("#campaign-media").send_keys(str(path))
+    screen.find("#campaign-submit").click()
+
+
 def test_the_form_uploads_the_attachment_sent_with_every_message(screen, tenant, tmp_path):
     flyer = tmp_path / "folheto.pdf"
     flyer.write_bytes(b"%PDF-1.4 promo")
     screen.login(tenant.email)
-    open_campaigns(screen)
-    screen.find("#campaign-new").click()
-    screen.find("#campaign-name").send_keys("Com anexo")
-    screen.find("#campaign-message1").send_keys("Veja o folheto")
-    screen.find("#campaign-media").send_keys(str(flyer))
-    screen.find("#campaign-submit").click()
+    create_with_attachment(screen, flyer)
     screen.wait(lambda: "attachment folheto.pdf" in (screen.text(".campaign-meta") or ""),
                 message="the attachment on the card")
     stored = tenant.api("GET", "/campaigns").get_json()["campaigns"][0]
@@ -187,12 +192,7 @@ def test_an_attachment_the_server_refuses_is_named_in_the_report(screen, tenant,
     empty = tmp_path / "vazio.png"
     empty.write_bytes(b"")
     screen.login(tenant.email)
-    open_campaigns(screen)
-    screen.find("#campaign-new").click()
-    screen.find("#campaign-name").send_keys("Sem imagem")
-    screen.find("#campaign-message1").send_keys("Oi")
-    screen.find("#campaign-media").send_keys(str(empty))
-    screen.find("#campaign-submit").click()
+    create_with_attachment(screen, empty)
     screen.wait(lambda: screen.shown("[data-testid=media-failed]"), message="the report says so")
     assert screen.text("[data-testid=media-failed]") == (
         "The attachment vazio.png was not added (The file is empty.): the draft has none. "
