@@ -13,6 +13,7 @@ if the revoked row never left (``UPDATE … WHERE status = 'cancelled'``).
 from __future__ import annotations
 
 import datetime
+import json
 import re
 import unicodedata
 
@@ -104,6 +105,14 @@ def normalise_number(raw) -> str:
     return digits
 
 
+def _shown(raw) -> str:
+    """A rejected value as its author wrote it: text as is, JSON values as JSON (``true``,
+    not Python's ``True``), at most 64 characters."""
+    if raw is None:
+        return ""
+    return (raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False))[:64]
+
+
 def _valid_international(digits: str) -> bool:
     try:
         return phonenumbers.is_valid_number(phonenumbers.parse("+" + digits))
@@ -141,7 +150,7 @@ def add(tenant_id: int, campaign_id: int, rows: list[tuple[int, object, str | No
             try:
                 number = normalise_number(raw)
             except BadNumber as exc:
-                rejected.append({"row": row, "value": "" if raw is None else str(raw)[:64],
+                rejected.append({"row": row, "value": _shown(raw),
                                  "code": exc.code, "error": str(exc), **exc.params})
                 continue
             if number in seen:

@@ -102,6 +102,8 @@ def test_json_items_of_the_wrong_type_are_rejected_rows_not_a_failed_request(ten
     assert [(r["row"], r["code"]) for r in report["rejected"]] == [
         (2, "ERR_NOT_A_NUMBER"), (3, "ERR_EMPTY_NUMBER"), (4, "ERR_NOT_A_NUMBER"),
         (5, "ERR_NOT_A_NUMBER"), (6, "ERR_NOT_A_NUMBER")]
+    # each shown as JSON, as its author wrote it
+    assert [r["value"] for r in report["rejected"]] == ["[1]", "", "5.5", "true", '{"n": 1}']
 
 
 def test_a_json_name_that_is_not_a_string_is_a_rejected_row(tenant):
@@ -374,6 +376,25 @@ def test_invalid_campaign_bodies_are_validation_errors(tenant):
                  {"name": "x", "whatsappId": tenant.whatsapp_id, "message1": "a", "delay": -1}]:
         response = tenant.api("POST", "/campaigns", body)
         assert (response.status_code, response.get_json()["error"]) == (400, "ERR_VALIDATION")
+
+
+def test_a_start_time_without_a_time_of_day_is_refused(tenant):
+    body = {"name": "x", "whatsappId": tenant.whatsapp_id, "message1": "a",
+            "startAt": "2026-12-01"}  # midnight UTC is nobody's meaning
+    response = tenant.api("POST", "/campaigns", body)
+    assert (response.status_code, response.get_json()["error"]) == (400, "ERR_VALIDATION")
+    accepted = tenant.api("POST", "/campaigns", dict(body, startAt="2026-12-01 10:00-03:00"))
+    assert accepted.get_json()["startAt"] == "2026-12-01T13:00:00.000000Z"
+
+
+def test_an_attachment_is_shown_under_its_file_name_without_a_path(tenant):
+    campaign_id = _draft(tenant)
+    for sent_as, shown in (("../../../etc/passwd", "passwd"),
+                           ("fotos/2026/promo.pdf", "promo.pdf")):
+        response = tenant.api("POST", f"/campaigns/{campaign_id}/media",
+                              data={"media": (io.BytesIO(b"data"), sent_as)},
+                              content_type="multipart/form-data")
+        assert response.get_json()["mediaName"] == shown
 
 
 def test_a_misspelt_field_is_refused_not_dropped(tenant):

@@ -325,7 +325,7 @@ def test_a_running_campaign_outside_its_window_says_what_it_waits_for_in_company
     assert tenant.api("POST", f"/campaigns/{campaign['id']}/start").status_code == 200
     meta = screen.wait(lambda: (text := screen.text(".campaign-meta") or "").startswith(
         "Waiting for the sending window (opens ") and text, message="the reason it waits")
-    assert f"{opens.strftime('%I:%M %p')})" in meta  # the window's own time, in Tokyo
+    assert f"{opens.strftime('%H:%M')})" in meta  # the window's own time, in Tokyo
     assert tenant.sent() == []
     screen.find("#campaign-new").click()
     assert "company's time zone (Asia/Tokyo)" in screen.text("#campaign-pacing-hint")
@@ -341,10 +341,10 @@ def test_a_new_company_time_zone_redraws_the_open_page_in_it(screen, tenant):
     assert tenant.api("POST", f"/campaigns/{campaign['id']}/start").status_code == 200
     screen.login(tenant.email)
     open_campaigns(screen)
-    screen.wait(lambda: f"{opens.strftime('%I:%M %p')})" in (screen.text(".campaign-meta") or ""),
+    screen.wait(lambda: f"{opens.strftime('%H:%M')})" in (screen.text(".campaign-meta") or ""),
                 message="the opening in São Paulo time")
     started = utc(tenant.api("GET", f"/campaigns/{campaign['id']}").get_json()["startedAt"])
-    in_tokyo = started.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo")).strftime("%I:%M %p")
+    in_tokyo = started.astimezone(zoneinfo.ZoneInfo("Asia/Tokyo")).strftime("%H:%M")
     assert f"Started {in_tokyo}" not in screen.text(".campaign-meta")  # 12 hours apart
     assert tenant.api("PUT", "/settings/timezone", {"value": "Asia/Tokyo"}).status_code == 200
     screen.wait(lambda: in_tokyo in (screen.text(".campaign-meta") or "").split("Started ")[-1],

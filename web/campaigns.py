@@ -3,9 +3,9 @@
 
 - ``GET /campaigns?pageNumber=`` → ``{campaigns, count, hasMore}``; ``GET /campaigns/<id>`` →
   the campaign with ``waitingFor`` (``window`` | ``dailyCap`` | ``startAt`` | ``connection``
-  (its send waits for the connection to connect) | null: why a running
-  campaign is not sending) and ``nextSendAt``, and ``counters`` (total, pending, queued, sent, delivered, read, replied,
-  failed, cancelled, optedOut — each recipient once, in its current state).
+  (its send waits for the connection to connect) | null: why a running campaign is not
+  sending) and ``nextSendAt``, and ``counters`` (total, pending, queued, sent, delivered,
+  read, replied, failed, cancelled, optedOut — each recipient once, in its current state).
 - ``POST /campaigns`` ``{name, whatsappId, message1, message2?, message3?, startAt?, delay?,
   jitter?, windowStart?, windowEnd?, dailyCap?, optOutKeyword?}`` → 201 (a ``draft``). Seconds
   for ``delay`` (default 20) and ``jitter`` (default 10; each gap is ``delay + uniform(0,
@@ -30,8 +30,8 @@
   — also for ``null``; ``ERR_NOT_A_NUMBER`` — also for a boolean, a float, a list or an object
   where the number goes, and for non-ASCII digits other than full-width ones, which count as
   ASCII; ``ERR_NUMBER_LENGTH`` with ``min``/``max``/``got``; ``ERR_INVALID_NUMBER`` for a
-  number libphonenumber does not know for its country code, like one without it; ``ERR_INVALID_NAME`` for a JSON
-  name that is not a string). Names lose control characters (NUL included), are trimmed and
+  number libphonenumber does not know for its country code, like one without it;
+  ``ERR_INVALID_NAME`` for a JSON name that is not a string). Names lose control characters (NUL included), are trimmed and
   cut to 255 characters. At most 50,000 rows (413 ``ERR_TOO_MANY_ROWS``, nothing added). The
   rows are added in chunks (see :func:`storage.campaign_contacts.add`): an upload cut short
   leaves its first rows added, and sending the list again reports them as duplicates.
@@ -124,10 +124,12 @@ class CampaignBody(Body):
     @pydantic.field_validator("startAt", mode="before")
     @classmethod
     def iso_8601(cls, value):
-        """Only an ISO-8601 string (pydantic alone would take 12345 as a Unix time)."""
+        """Only an ISO-8601 date *and time* string (pydantic alone would take 12345 as a Unix
+        time; a bare date would mean midnight UTC, which nobody means)."""
         if value is None:
             return None
-        if not isinstance(value, str):
+        if not isinstance(value, str) or "T" not in value.upper().strip() and " " not in \
+                value.strip():
             raise ValueError("startAt must be an ISO-8601 date-time string")
         try:
             return datetime.datetime.fromisoformat(value.strip())
@@ -308,9 +310,10 @@ def _refuse_unknown(given: dict, known) -> None:
 
 
 def _media_name(filename: str | None) -> str:
-    """The name the file is shown and sent under (WhatsApp's document name): cleaned like
-    every name, cut to 255 characters keeping a short extension."""
-    name = clean_text(filename, 10 * MAX_NAME)
+    """The name the file is shown and sent under (WhatsApp's document name): its last path
+    component (a browser may send ``C:\\fakepath\\x.pdf``; a client ``../../x.pdf``), cleaned
+    like every name, cut to 255 characters keeping a short extension."""
+    name = clean_text((filename or "").replace("\\", "/").rsplit("/", 1)[-1], 10 * MAX_NAME)
     if len(name) <= MAX_NAME:
         return name
     stem, ext = os.path.splitext(name)

@@ -162,7 +162,8 @@ function when(value, zone) {
   if (!value || Number.isNaN(date.getTime())) return "";
   const then = wallClock(date, zone);
   const now = wallClock(new Date(), zone);
-  const options = { timeZone: zone, hour: "2-digit", minute: "2-digit" };
+  // a 24-hour clock in every language, like the window's "HH:MM" beside it on the card
+  const options = { timeZone: zone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
   if (then.year !== now.year || then.month !== now.month || then.day !== now.day) {
     Object.assign(options, { day: "2-digit", month: "2-digit" });
   }
@@ -194,8 +195,9 @@ function fromLocalInput(text, zone) {
   return new Date(wall - offset(first)).toISOString();
 }
 
+/** Seconds as the user's language writes them ("1,5" in Portuguese, "1.5" in English). */
 function seconds(value) {
-  return Number.isInteger(value) ? String(value) : String(Math.round(value * 10) / 10);
+  return new Intl.NumberFormat(language(), { maximumFractionDigits: 1 }).format(value);
 }
 
 /** One campaign on screen. Built once; update() changes it in place, so a button being clicked
